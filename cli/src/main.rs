@@ -1,1 +1,123 @@
-fn main() {}
+//! The `hyperspace` binary: the only place where the libraries are composed into processes.
+//! Subcommands: `node` (run one node). More follow (console, demo, bench, cluster-test).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use hyperspace_node::{FsyncPolicy, NodeOptions, TlsFiles};
+
+#[derive(Parser)]
+#[command(name = "hyperspace", version, about = "HyperspaceDB: a distributed vector database node and its tools")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one node: REST on --http-addr, gRPC on --grpc-addr, data in --data-dir.
+    #[command(after_help = NODE_EXAMPLES)]
+    Node(NodeArgs),
+}
+
+const NODE_EXAMPLES: &str = "Examples:
+  hyperspace node --data-dir ./data
+  HYPERSPACE_API_KEY=s3cret hyperspace node --data-dir ./data --http-addr 0.0.0.0:50050
+  hyperspace node --data-dir ./data --fsync 5 --tls-cert cert.pem --tls-key key.pem
+  curl -s localhost:50050/api/collections/default/digest";
+
+#[derive(Args)]
+struct NodeArgs {
+    /// Data directory (created if missing; one process per directory).
+    #[arg(long, env = "HYPERSPACE_DATA_DIR")]
+    data_dir: PathBuf,
+    /// REST listen address.
+    #[arg(long, env = "HYPERSPACE_HTTP_ADDR", default_value = "127.0.0.1:50050")]
+    http_addr: SocketAddr,
+    /// gRPC listen address.
+    #[arg(long, env = "HYPERSPACE_GRPC_ADDR", default_value = "127.0.0.1:50051")]
+    grpc_addr: SocketAddr,
+    /// REST URL other processes should use (default: the listen address).
+    #[arg(long, env = "HYPERSPACE_ADVERTISE_HTTP")]
+    advertise_http: Option<String>,
+    /// gRPC URL other processes should use (default: the listen address).
+    #[arg(long, env = "HYPERSPACE_ADVERTISE_GRPC")]
+    advertise_grpc: Option<String>,
+    /// Replication role (replication arrives in a later release; only leader runs today).
+    #[arg(long, env = "HYPERSPACE_ROLE", default_value = "leader", value_parser = ["leader"])]
+    role: String,
+    /// API key required on every /api route and gRPC call. No default: unset means open.
+    #[arg(long, env = "HYPERSPACE_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// `always` (acknowledged ⇒ fsynced; concurrent writes share an fsync) or a number of
+    /// milliseconds between background fsyncs (acknowledged ⇒ written to the OS).
+    #[arg(long, env = "HYPERSPACE_FSYNC", default_value = "always", value_parser = parse_fsync)]
+    fsync: FsyncPolicy,
+    /// PEM certificate chain: serves both listeners over TLS (needs --tls-key).
+    #[arg(long, env = "HYPERSPACE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "HYPERSPACE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// WAL records between snapshots (a snapshot lets older WAL segments go).
+    #[arg(long, env = "HYPERSPACE_SNAPSHOT_RECORDS", default_value_t = hyperspace_node::limits::SNAPSHOT_RECORDS_DEFAULT)]
+    snapshot_records: u64,
+    /// Enables /api/debug/* routes that break things on purpose. Never in production.
+    #[arg(long, env = "HYPERSPACE_ENABLE_FAULT_INJECTION")]
+    enable_fault_injection: bool,
+}
+
+fn parse_fsync(text: &str) -> Result<FsyncPolicy, String> {
+    if text == "always" {
+        return Ok(FsyncPolicy::Always);
+    }
+    match text.parse::<u64>() {
+        Ok(ms) if ms > 0 => Ok(FsyncPolicy::IntervalMs(ms)),
+        _ => Err(format!("expected `always` or a positive number of milliseconds, got {text:?}")),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    match cli.command {
+        Command::Node(args) => runtime.block_on(run_node(args)),
+    }
+}
+
+async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
+    let options = NodeOptions {
+        data_dir: args.data_dir,
+        http_addr: args.http_addr,
+        grpc_addr: args.grpc_addr,
+        advertise_http: args.advertise_http,
+        advertise_grpc: args.advertise_grpc,
+        api_key: args.api_key,
+        fsync: args.fsync,
+        tls: args.tls_cert.zip(args.tls_key).map(|(cert, key)| TlsFiles { cert, key }),
+        snapshot_records: args.snapshot_records,
+        fault_injection: args.enable_fault_injection,
+    };
+    hyperspace_node::server::run(options, shutdown_signal())
+        .await
+        .context("the node stopped with an error")
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: draining"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: draining"),
+    }
+}

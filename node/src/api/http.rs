@@ -1,0 +1,392 @@
+//! REST transport (axum), DESIGN.md §5. Every answer is JSON, errors included: malformed
+//! bodies, unknown routes (404), wrong methods (405) and oversized bodies (413) all use
+//! `{"error":{"code","message"}}`, produced by `ApiError` only.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use super::wire::*;
+use super::NodeContext;
+use crate::error::{Error, ErrorCode};
+use crate::limits::REQUEST_BODY_BYTES_MAX;
+use crate::model::CollectionSpec;
+use crate::{metrics, validate};
+
+/// The one mapping from error class to HTTP status (exhaustive on purpose).
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::InvalidArgument => StatusCode::BAD_REQUEST,
+        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::AlreadyExists => StatusCode::CONFLICT,
+        ErrorCode::NotLeader => StatusCode::CONFLICT,
+        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+/// An error on its way out as JSON.
+pub struct ApiError {
+    code: ErrorCode,
+    message: String,
+    leader: Option<crate::error::LeaderAddress>,
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        let leader = match &e {
+            Error::NotLeader { leader } => leader.clone(),
+            _ => None,
+        };
+        ApiError {
+            code: e.code(),
+            message: e.to_string(),
+            leader,
+        }
+    }
+}
+
+impl ApiError {
+    fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            code,
+            message: message.into(),
+            leader: None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = json!({"code": self.code.as_str(), "message": self.message});
+        if let Some(leader) = self.leader {
+            error["leader"] = json!({
+                "node_id": leader.node_id,
+                "http_addr": leader.http_addr,
+                "grpc_addr": leader.grpc_addr,
+            });
+        }
+        let mut response = (status_of(self.code), Json(json!({ "error": error }))).into_response();
+        response.extensions_mut().insert(self.code);
+        response
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// A JSON body whose every rejection is an `ApiError`: 413 past the body limit, 400 for
+/// anything that is not the expected JSON.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    ErrorCode::PayloadTooLarge,
+                    format!("request body is larger than {REQUEST_BODY_BYTES_MAX} bytes"),
+                )
+            } else {
+                ApiError::new(ErrorCode::InvalidArgument, rejection.body_text())
+            }
+        })?;
+        serde_json::from_slice(&bytes)
+            .map(Body)
+            .map_err(|e| ApiError::new(ErrorCode::InvalidArgument, format!("invalid JSON body: {e}")))
+    }
+}
+
+fn parse_u64(field: &str, text: &str) -> Result<u64, Error> {
+    text.parse()
+        .map_err(|_| Error::invalid(field, format!("{text:?} is not an unsigned 64-bit integer")))
+}
+
+pub fn router(ctx: NodeContext, metrics_handle: PrometheusHandle) -> Router {
+    let api = Router::new()
+        .route("/collections", get(list_collections).post(create_collection))
+        .route("/collections/{name}", get(collection_info).delete(drop_collection))
+        .route("/collections/{name}/digest", get(digest))
+        .route("/collections/{name}/points", get(scroll).put(upsert))
+        .route("/collections/{name}/points/delete", post(delete_points))
+        .route("/collections/{name}/points/{id}", get(get_point))
+        .route("/collections/{name}/search", post(search))
+        .route("/collections/{name}/search/batch", post(search_batch))
+        .route("/collections/{name}/buckets/{bucket}", get(bucket))
+        .route("/node", get(node))
+        .route("/cluster", get(node))
+        .route("/openapi.json", get(openapi))
+        .route("/debug/wal/fail", post(debug_wal_fail))
+        .route_layer(middleware::from_fn_with_state(ctx.clone(), require_key));
+    for route in super::openapi::ROUTES {
+        metrics::register_route("http", route);
+    }
+    let metrics_route = get(move || {
+        let handle = metrics_handle.clone();
+        async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()) }
+    });
+    Router::new()
+        .nest("/api", api)
+        .route("/livez", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", metrics_route)
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route")
+        })
+        .layer(middleware::from_fn(observe))
+        .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
+        .with_state(ctx)
+}
+
+/// Sets the u64 mode for the request and records its metrics.
+async fn observe(req: Request, next: Next) -> Response {
+    let as_string = req
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|pair| pair == "u64=string"));
+    let route = route_label(req.uri().path());
+    let started = Instant::now();
+    let response = U64_AS_STRING.scope(as_string, next.run(req)).await;
+    let code = response.extensions().get::<ErrorCode>().map_or("ok", |c| c.as_str());
+    metrics::request("http", route, code, started.elapsed());
+    response
+}
+
+/// The route template a path matches, as the `route` label (bounded cardinality).
+fn route_label(path: &str) -> &'static str {
+    let Some(rest) = path.strip_prefix("/api") else {
+        return "other";
+    };
+    let segments: Vec<&str> = rest.split('/').collect();
+    super::openapi::ROUTES
+        .iter()
+        .find(|route| {
+            let pattern: Vec<&str> = route.split('/').collect();
+            pattern.len() == segments.len()
+                && pattern
+                    .iter()
+                    .zip(&segments)
+                    .all(|(p, s)| p == s || (p.starts_with('{') && !s.is_empty()))
+        })
+        .copied()
+        .unwrap_or("unmatched")
+}
+
+async fn require_key(State(ctx): State<NodeContext>, req: Request, next: Next) -> Response {
+    let headers: &HeaderMap = req.headers();
+    let ok = ctx.auth.check(
+        headers.get("x-api-key").map(|v| v.as_bytes()),
+        headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()),
+    );
+    if ok {
+        next.run(req).await
+    } else {
+        ApiError::from(Error::Unauthenticated).into_response()
+    }
+}
+
+async fn readyz(State(ctx): State<NodeContext>) -> Response {
+    if ctx.is_ready() {
+        Json(json!({"status": "ready"})).into_response()
+    } else {
+        ApiError::new(ErrorCode::Unavailable, "recovering").into_response()
+    }
+}
+
+async fn openapi() -> Json<serde_json::Value> {
+    Json(super::openapi::document())
+}
+
+#[utoipa::path(get, path = "/api/collections", responses((status = 200, description = "every collection")))]
+pub async fn list_collections(State(ctx): State<NodeContext>) -> ApiResult<Json<serde_json::Value>> {
+    let list = ctx.run(|e| Ok(e.list_collections())).await?;
+    let list: Vec<CollectionJson> = list.into_iter().map(Into::into).collect();
+    Ok(Json(json!({ "collections": list })))
+}
+
+#[utoipa::path(post, path = "/api/collections", request_body = CreateCollectionBody,
+    responses((status = 201, description = "created", body = CollectionJson)))]
+pub async fn create_collection(
+    State(ctx): State<NodeContext>,
+    Body(body): Body<CreateCollectionBody>,
+) -> ApiResult<(StatusCode, Json<CollectionJson>)> {
+    let metric = validate::metric(&body.metric)?;
+    let spec = CollectionSpec {
+        name: body.name,
+        dimension: body.dimension,
+        metric,
+    };
+    let name = spec.name.clone();
+    let info = ctx
+        .run(move |e| {
+            e.create_collection(spec)?;
+            Ok(e.collection(&name)?.info())
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(info.into())))
+}
+
+#[utoipa::path(get, path = "/api/collections/{name}", responses((status = 200, body = CollectionJson)))]
+pub async fn collection_info(State(ctx): State<NodeContext>, Path(name): Path<String>) -> ApiResult<Json<CollectionJson>> {
+    let info = ctx.run(move |e| Ok(e.collection(&name)?.info())).await?;
+    Ok(Json(info.into()))
+}
+
+#[utoipa::path(delete, path = "/api/collections/{name}", responses((status = 200, body = WriteJson)))]
+pub async fn drop_collection(State(ctx): State<NodeContext>, Path(name): Path<String>) -> ApiResult<Json<WriteJson>> {
+    let ack = ctx.run(move |e| e.drop_collection(&name)).await?;
+    Ok(Json(WriteJson {
+        upserted: None,
+        deleted: None,
+        lsn: U64(ack.lsn),
+        logical_clock: U64(ack.logical_clock),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/collections/{name}/digest", responses((status = 200, body = DigestJson)))]
+pub async fn digest(State(ctx): State<NodeContext>, Path(name): Path<String>) -> ApiResult<Json<DigestJson>> {
+    Ok(Json(ctx.run(move |e| e.digest(&name)).await?.into()))
+}
+
+#[utoipa::path(put, path = "/api/collections/{name}/points", request_body = UpsertBody,
+    responses((status = 200, body = WriteJson)))]
+pub async fn upsert(
+    State(ctx): State<NodeContext>,
+    Path(name): Path<String>,
+    Body(body): Body<UpsertBody>,
+) -> ApiResult<Json<WriteJson>> {
+    let points = body.points.into_iter().map(PointBody::into_point).collect();
+    let ack = ctx.run(move |e| e.upsert(&name, points)).await?;
+    Ok(Json(WriteJson {
+        upserted: Some(U64(ack.count)),
+        deleted: None,
+        lsn: U64(ack.lsn),
+        logical_clock: U64(ack.logical_clock),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/collections/{name}/points/delete", request_body = DeleteBody,
+    responses((status = 200, body = WriteJson)))]
+pub async fn delete_points(
+    State(ctx): State<NodeContext>,
+    Path(name): Path<String>,
+    Body(body): Body<DeleteBody>,
+) -> ApiResult<Json<WriteJson>> {
+    let ids = body.ids.into_iter().map(|id| id.0).collect();
+    let ack = ctx.run(move |e| e.delete(&name, ids)).await?;
+    Ok(Json(WriteJson {
+        upserted: None,
+        deleted: Some(U64(ack.count)),
+        lsn: U64(ack.lsn),
+        logical_clock: U64(ack.logical_clock),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/collections/{name}/points/{id}", responses((status = 200, body = PointJson)))]
+pub async fn get_point(State(ctx): State<NodeContext>, Path((name, id)): Path<(String, String)>) -> ApiResult<Json<PointJson>> {
+    let id = parse_u64("id", &id)?;
+    Ok(Json(ctx.run(move |e| e.get(&name, id)).await?.into()))
+}
+
+#[utoipa::path(get, path = "/api/collections/{name}/points",
+    params(("after" = Option<u64>, Query), ("limit" = Option<usize>, Query)),
+    responses((status = 200, description = "a page of points in id order and next_after")))]
+pub async fn scroll(
+    State(ctx): State<NodeContext>,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let after = query.get("after").map(|a| parse_u64("after", a)).transpose()?;
+    let limit = query
+        .get("limit")
+        .map(|l| l.parse::<usize>().map_err(|_| Error::invalid("limit", format!("{l:?} is not a positive integer"))))
+        .transpose()?;
+    let page = ctx.run(move |e| e.scroll(&name, after, limit)).await?;
+    let points: Vec<PointJson> = page.points.into_iter().map(Into::into).collect();
+    Ok(Json(json!({"points": points, "next_after": page.next_after.map(U64)})))
+}
+
+#[utoipa::path(post, path = "/api/collections/{name}/search", request_body = SearchBody,
+    responses((status = 200, description = "results best first")))]
+pub async fn search(
+    State(ctx): State<NodeContext>,
+    Path(name): Path<String>,
+    Body(body): Body<SearchBody>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let query = body.into_query();
+    let results = ctx.run(move |e| e.search(&name, &query)).await?;
+    let results: Vec<ScoredJson> = results.into_iter().map(Into::into).collect();
+    Ok(Json(json!({ "results": results })))
+}
+
+#[utoipa::path(post, path = "/api/collections/{name}/search/batch", request_body = SearchBatchBody,
+    responses((status = 200, description = "one result list per search, in order")))]
+pub async fn search_batch(
+    State(ctx): State<NodeContext>,
+    Path(name): Path<String>,
+    Body(body): Body<SearchBatchBody>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let queries: Vec<_> = body.searches.into_iter().map(SearchBody::into_query).collect();
+    let results = ctx.run(move |e| e.search_batch(&name, &queries)).await?;
+    let results: Vec<Vec<ScoredJson>> = results
+        .into_iter()
+        .map(|list| list.into_iter().map(Into::into).collect())
+        .collect();
+    Ok(Json(json!({ "results": results })))
+}
+
+#[utoipa::path(get, path = "/api/collections/{name}/buckets/{bucket}",
+    responses((status = 200, description = "ids and entry hashes of one bucket")))]
+pub async fn bucket(
+    State(ctx): State<NodeContext>,
+    Path((name, bucket)): Path<(String, String)>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let bucket = parse_u64("bucket", &bucket)?;
+    let entries = ctx.run(move |e| e.bucket(&name, bucket)).await?;
+    let entries: Vec<BucketEntryJson> = entries
+        .into_iter()
+        .map(|(id, hash)| BucketEntryJson { id: U64(id), entry_hash: U64(hash) })
+        .collect();
+    Ok(Json(json!({"bucket": bucket, "entries": entries})))
+}
+
+#[utoipa::path(get, path = "/api/node", responses((status = 200, body = NodeJson)))]
+pub async fn node(State(ctx): State<NodeContext>) -> ApiResult<Json<NodeJson>> {
+    let status = ctx.run(|e| Ok(e.status())).await?;
+    Ok(Json(NodeJson {
+        node_id: status.node_id,
+        role: status.role.as_str(),
+        version: env!("CARGO_PKG_VERSION"),
+        http_addr: ctx.advertise.http_addr.clone(),
+        grpc_addr: ctx.advertise.grpc_addr.clone(),
+        last_lsn: U64(status.last_lsn),
+        logical_clock: U64(status.logical_clock),
+    }))
+}
+
+/// Fault injection (only with `--enable-fault-injection`): the next WAL write fails.
+async fn debug_wal_fail(State(ctx): State<NodeContext>) -> ApiResult<Json<serde_json::Value>> {
+    if !ctx.fault_injection {
+        return Err(ApiError::new(ErrorCode::NotFound, "no such route"));
+    }
+    ctx.run(|e| {
+        e.inject_wal_failure();
+        Ok(())
+    })
+    .await?;
+    Ok(Json(json!({"injected": "wal_failure"})))
+}

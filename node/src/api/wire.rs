@@ -1,0 +1,235 @@
+//! JSON wire types of the REST API (DESIGN.md §5) and their conversions to domain types.
+//!
+//! u64 values (ids, hashes, clocks, LSNs) are JSON numbers by default and decimal strings
+//! with `?u64=string`, for clients whose numbers are doubles. The mode is a per-request
+//! task-local set by the HTTP layer, so every response type serializes through `U64` without
+//! threading a flag through each constructor. Requests accept a u64 as a number or a string.
+//! Payloads are never rewritten: they pass through as JSON values.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::model::{Point, SearchQuery};
+
+tokio::task_local! {
+    /// True when the request asked for `?u64=string`.
+    pub static U64_AS_STRING: bool;
+}
+
+/// A u64 on the wire: a number, or a decimal string under `?u64=string`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
+#[schema(value_type = u64)]
+pub struct U64(pub u64);
+
+impl Serialize for U64 {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if U64_AS_STRING.try_with(|as_string| *as_string).unwrap_or(false) {
+            s.collect_str(&self.0)
+        } else {
+            s.serialize_u64(self.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for U64 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<U64, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum NumberOrString {
+            Number(u64),
+            String(String),
+            Other(Value),
+        }
+        match NumberOrString::deserialize(d)? {
+            NumberOrString::Number(n) => Ok(U64(n)),
+            NumberOrString::String(s) => s.parse().map(U64).map_err(|_| {
+                serde::de::Error::custom(format!("{s:?} is not an unsigned 64-bit integer"))
+            }),
+            NumberOrString::Other(v) => Err(serde::de::Error::custom(format!(
+                "{v} is not an unsigned 64-bit integer (a JSON number or decimal string)"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCollectionBody {
+    pub name: String,
+    pub dimension: usize,
+    /// cosine, l2, dot or poincare
+    pub metric: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PointBody {
+    pub id: U64,
+    pub vector: Vec<f32>,
+    #[schema(value_type = Option<Object>)]
+    pub payload: Option<Map<String, Value>>,
+}
+
+impl PointBody {
+    pub fn into_point(self) -> Point {
+        Point {
+            id: self.id.0,
+            vector: self.vector,
+            payload: self.payload.unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpsertBody {
+    pub points: Vec<PointBody>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteBody {
+    pub ids: Vec<U64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchBody {
+    pub vector: Vec<f32>,
+    pub top_k: usize,
+    /// Payload keys whose values must be equal.
+    #[schema(value_type = Option<Object>)]
+    pub filter: Option<Map<String, Value>>,
+    pub ef: Option<usize>,
+}
+
+impl SearchBody {
+    pub fn into_query(self) -> SearchQuery {
+        SearchQuery {
+            vector: self.vector,
+            top_k: self.top_k,
+            filter: self.filter,
+            ef: self.ef,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchBatchBody {
+    pub searches: Vec<SearchBody>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CollectionJson {
+    pub name: String,
+    pub dimension: usize,
+    pub metric: &'static str,
+    pub count: U64,
+    pub logical_clock: U64,
+    pub index: &'static str,
+}
+
+impl From<crate::model::CollectionInfo> for CollectionJson {
+    fn from(info: crate::model::CollectionInfo) -> Self {
+        CollectionJson {
+            name: info.spec.name,
+            dimension: info.spec.dimension,
+            metric: info.spec.metric.as_str(),
+            count: U64(info.count),
+            logical_clock: U64(info.logical_clock),
+            index: info.index,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PointJson {
+    pub id: U64,
+    pub vector: Vec<f32>,
+    #[schema(value_type = Object)]
+    pub payload: Map<String, Value>,
+}
+
+impl From<Point> for PointJson {
+    fn from(p: Point) -> Self {
+        PointJson {
+            id: U64(p.id),
+            vector: p.vector,
+            payload: p.payload,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScoredJson {
+    pub id: U64,
+    pub score: f32,
+    #[schema(value_type = Object)]
+    pub payload: Map<String, Value>,
+}
+
+impl From<crate::model::ScoredPoint> for ScoredJson {
+    fn from(p: crate::model::ScoredPoint) -> Self {
+        ScoredJson {
+            id: U64(p.id),
+            score: p.score,
+            payload: p.payload,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DigestJson {
+    pub collection_name: String,
+    pub logical_clock: U64,
+    pub state_hash: U64,
+    pub count: U64,
+    pub buckets: Vec<U64>,
+    pub bucket_counts: Vec<U64>,
+    /// 16 lowercase hex digits of state_hash, for JavaScript readers.
+    pub state_hash_hex: String,
+}
+
+impl From<crate::model::DigestView> for DigestJson {
+    fn from(view: crate::model::DigestView) -> Self {
+        let digest = &view.digest;
+        DigestJson {
+            collection_name: view.collection,
+            logical_clock: U64(view.logical_clock),
+            state_hash: U64(digest.state_hash()),
+            count: U64(digest.count()),
+            buckets: digest.buckets().iter().map(|b| U64(*b)).collect(),
+            bucket_counts: digest.bucket_counts().iter().map(|c| U64(*c)).collect(),
+            state_hash_hex: format!("{:016x}", digest.state_hash()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WriteJson {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upserted: Option<U64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<U64>,
+    pub lsn: U64,
+    pub logical_clock: U64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BucketEntryJson {
+    pub id: U64,
+    pub entry_hash: U64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NodeJson {
+    pub node_id: String,
+    pub role: &'static str,
+    pub version: &'static str,
+    pub http_addr: String,
+    pub grpc_addr: String,
+    pub last_lsn: U64,
+    pub logical_clock: U64,
+}

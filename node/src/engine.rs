@@ -1,0 +1,446 @@
+//! The engine: every collection of a node, its WAL, its Lamport clock, and the one write
+//! path. Both transports call only this module; replication (later) feeds `apply` too.
+//!
+//! Write path: validate → (under the write lock) stamp = clock + 1, append to the WAL under
+//! the next LSN, apply to the collection, clock = stamp → (outside the lock) wait until the
+//! record is durable (group commit) → acknowledge. A write is applied in memory before its
+//! fsync completes, so a concurrent reader may briefly see a write that is not yet durable;
+//! it is never acknowledged before it is, and a failed fsync stops all writes.
+//!
+//! Recovery: the newest snapshot, then every WAL record after it through the same `apply`,
+//! with the clock set to the largest stamp seen. The HNSW graphs are derived state, rebuilt.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Weak};
+use std::time::Instant;
+
+use parking_lot::{Mutex, RwLock};
+use uuid::Uuid;
+
+use crate::collection::Collection;
+use crate::error::{Error, Result};
+use crate::limits::WAL_SEGMENT_BYTES_MAX;
+use crate::model::*;
+use crate::storage::datadir::DataDir;
+use crate::storage::record::{self, Op, Record, StoredPoint};
+use crate::storage::snapshot::{self, CollectionImage, SnapshotImage};
+use crate::storage::wal::{FsyncPolicy, Wal, WalOptions};
+use crate::{metrics, validate};
+
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub data_dir: PathBuf,
+    pub fsync: FsyncPolicy,
+    /// WAL records between automatic snapshots.
+    pub snapshot_records: u64,
+}
+
+/// What recovery found, for the start-up log.
+#[derive(Debug, Clone, Default)]
+pub struct RecoveryReport {
+    pub snapshot_lsn: Option<u64>,
+    pub replayed_records: u64,
+    pub last_lsn: u64,
+    pub clock: u64,
+    pub truncated_tail: Option<String>,
+}
+
+pub struct Engine {
+    data: DataDir,
+    wal: Wal,
+    /// Serializes stamping, LSN assignment and apply, so both follow one order. A blocking
+    /// mutex: no await happens while it is held.
+    write_lock: Mutex<()>,
+    clock: AtomicU64,
+    collections: RwLock<BTreeMap<String, Arc<Collection>>>,
+    snapshot_records: u64,
+    records_since_snapshot: AtomicU64,
+    snapshot_lock: Mutex<()>,
+    snapshot_requests: Mutex<Option<mpsc::SyncSender<()>>>,
+}
+
+impl Engine {
+    /// Opens (or creates) a data directory and recovers its state.
+    pub fn open(options: EngineOptions) -> Result<(Arc<Engine>, RecoveryReport)> {
+        let data = DataDir::open(&options.data_dir)?;
+        let snapshot = snapshot::load_latest(&data.snapshots_dir())?;
+        let (wal, wal_recovery) = Wal::open(WalOptions {
+            dir: data.wal_dir(),
+            segment_bytes_max: WAL_SEGMENT_BYTES_MAX,
+            fsync: options.fsync,
+        })?;
+        let mut report = RecoveryReport {
+            truncated_tail: wal_recovery.truncated.as_ref().map(|t| {
+                format!("{} at byte {} ({} bytes)", t.file.display(), t.offset, t.bytes_removed)
+            }),
+            ..RecoveryReport::default()
+        };
+        let engine = Engine {
+            data,
+            wal,
+            write_lock: Mutex::new(()),
+            clock: AtomicU64::new(0),
+            collections: RwLock::new(BTreeMap::new()),
+            snapshot_records: options.snapshot_records.max(1),
+            records_since_snapshot: AtomicU64::new(0),
+            snapshot_lock: Mutex::new(()),
+            snapshot_requests: Mutex::new(None),
+        };
+        let replay_from = match snapshot {
+            Some(image) => {
+                report.snapshot_lsn = Some(image.lsn);
+                engine.load_snapshot(image)?
+            }
+            None => 1,
+        };
+        report.replayed_records = engine.replay(replay_from)?;
+        report.last_lsn = engine.wal.last_lsn();
+        report.clock = engine.clock.load(Ordering::SeqCst);
+        let engine = Arc::new(engine);
+        engine.start_snapshotter();
+        for collection in engine.collections.read().values() {
+            metrics::collection_changed(collection);
+        }
+        metrics::wal_last_lsn(report.last_lsn);
+        Ok((engine, report))
+    }
+
+    fn load_snapshot(&self, image: SnapshotImage) -> Result<u64> {
+        if self.wal.last_lsn() < image.lsn {
+            return Err(Error::Corrupt {
+                what: "WAL",
+                file: self.data.wal_dir(),
+                reason: format!(
+                    "ends at LSN {} but the snapshot is at LSN {}",
+                    self.wal.last_lsn(),
+                    image.lsn
+                ),
+            });
+        }
+        self.clock.store(image.clock, Ordering::SeqCst);
+        let mut collections = self.collections.write();
+        for CollectionImage { spec, logical_clock, points } in image.collections {
+            let collection = Collection::new(spec, 0);
+            let points = points
+                .into_iter()
+                .map(StoredPoint::into_point)
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|reason| Error::Corrupt {
+                    what: "snapshot payload",
+                    file: self.data.snapshots_dir(),
+                    reason,
+                })?;
+            collection.load(points, logical_clock);
+            collections.insert(collection.spec().name.clone(), Arc::new(collection));
+        }
+        Ok(image.lsn + 1)
+    }
+
+    fn replay(&self, from: u64) -> Result<u64> {
+        let first = self.wal.first_lsn();
+        if first > from && self.wal.last_lsn() >= first {
+            return Err(Error::Corrupt {
+                what: "WAL",
+                file: self.data.wal_dir(),
+                reason: format!("recovery needs LSN {from} but the oldest record is {first}"),
+            });
+        }
+        let mut replayed = 0;
+        for item in self.wal.read_from(from)? {
+            let (lsn, body) = item?;
+            let record = record::decode(lsn, &body)?;
+            self.clock.fetch_max(record.stamp, Ordering::SeqCst);
+            self.apply(record.op, record.stamp).map_err(|e| Error::Corrupt {
+                what: "WAL record",
+                file: format!("LSN {lsn}").into(),
+                reason: format!("cannot be replayed: {e}"),
+            })?;
+            replayed += 1;
+        }
+        Ok(replayed)
+    }
+
+    /// Applies one operation. The only place where collections change.
+    fn apply(&self, op: Op, stamp: u64) -> Result<u64> {
+        match op {
+            Op::CreateCollection(spec) => {
+                let mut collections = self.collections.write();
+                if collections.contains_key(&spec.name) {
+                    return Err(Error::CollectionExists { collection: spec.name });
+                }
+                let collection = Arc::new(Collection::new(spec.clone(), stamp));
+                metrics::collection_changed(&collection);
+                collections.insert(spec.name, collection);
+                Ok(0)
+            }
+            Op::DropCollection { name } => match self.collections.write().remove(&name) {
+                Some(_) => {
+                    metrics::collection_dropped(&name);
+                    Ok(0)
+                }
+                None => Err(Error::CollectionNotFound { collection: name }),
+            },
+            Op::Upsert { collection, points } => {
+                let collection = self.collection(&collection)?;
+                let count = points.len() as u64;
+                collection.apply_upsert(points, stamp);
+                metrics::collection_changed(&collection);
+                Ok(count)
+            }
+            Op::Delete { collection, ids } => {
+                let collection = self.collection(&collection)?;
+                let deleted = collection.apply_delete(&ids, stamp);
+                metrics::collection_changed(&collection);
+                Ok(deleted)
+            }
+        }
+    }
+
+    /// The leader's write path (see the module doc).
+    fn write(&self, check: impl FnOnce(&Self) -> Result<()>, op: Op) -> Result<WriteAck> {
+        let guard = self.write_lock.lock();
+        if self.wal.is_poisoned() {
+            return Err(unavailable());
+        }
+        check(self)?;
+        let stamp = self.clock.load(Ordering::SeqCst) + 1;
+        let body = record::encode(&Record {
+            stamp,
+            origin: self.data.node_id(),
+            op: op.clone(),
+        });
+        let lsn = self.wal.append(&body).map_err(|e| {
+            tracing::error!(error = %e, "WAL append failed; writes are stopped");
+            unavailable()
+        })?;
+        self.clock.store(stamp, Ordering::SeqCst);
+        let count = self.apply(op, stamp)?;
+        drop(guard);
+        let started = Instant::now();
+        self.wal.sync_until(lsn).map_err(|e| {
+            tracing::error!(error = %e, "WAL fsync failed; writes are stopped");
+            unavailable()
+        })?;
+        metrics::fsync_observed(started.elapsed());
+        metrics::wal_last_lsn(lsn);
+        self.after_write();
+        Ok(WriteAck {
+            count,
+            lsn,
+            logical_clock: stamp,
+        })
+    }
+
+    pub fn create_collection(&self, spec: CollectionSpec) -> Result<WriteAck> {
+        validate::collection_spec(&spec)?;
+        let name = spec.name.clone();
+        self.write(
+            |engine| match engine.collections.read().contains_key(&name) {
+                true => Err(Error::CollectionExists { collection: name }),
+                false => Ok(()),
+            },
+            Op::CreateCollection(spec),
+        )
+    }
+
+    pub fn drop_collection(&self, name: &str) -> Result<WriteAck> {
+        validate::collection_name(name)?;
+        self.write(
+            |engine| engine.collection(name).map(drop),
+            Op::DropCollection { name: name.to_string() },
+        )
+    }
+
+    pub fn upsert(&self, collection: &str, points: Vec<Point>) -> Result<WriteAck> {
+        let spec = self.collection(collection)?.spec().clone();
+        validate::points(&spec, &points)?;
+        self.write(
+            |engine| same_spec(engine, &spec),
+            Op::Upsert {
+                collection: collection.to_string(),
+                points,
+            },
+        )
+    }
+
+    pub fn delete(&self, collection: &str, ids: Vec<u64>) -> Result<WriteAck> {
+        let spec = self.collection(collection)?.spec().clone();
+        validate::ids(&ids)?;
+        self.write(
+            |engine| same_spec(engine, &spec),
+            Op::Delete {
+                collection: collection.to_string(),
+                ids,
+            },
+        )
+    }
+
+    /// A live collection, or `CollectionNotFound` (names are validated first).
+    pub fn collection(&self, name: &str) -> Result<Arc<Collection>> {
+        validate::collection_name(name)?;
+        self.collections
+            .read()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::CollectionNotFound {
+                collection: name.to_string(),
+            })
+    }
+
+    pub fn list_collections(&self) -> Vec<CollectionInfo> {
+        self.collections.read().values().map(|c| c.info()).collect()
+    }
+
+    pub fn get(&self, collection: &str, id: u64) -> Result<Point> {
+        self.collection(collection)?
+            .get(id)
+            .ok_or_else(|| Error::PointNotFound {
+                collection: collection.to_string(),
+                id,
+            })
+    }
+
+    pub fn scroll(&self, collection: &str, after: Option<u64>, limit: Option<usize>) -> Result<ScrollPage> {
+        let collection = self.collection(collection)?;
+        let limit = validate::scroll_limit(limit)?;
+        Ok(collection.scroll(after, limit))
+    }
+
+    pub fn search(&self, collection: &str, query: &SearchQuery) -> Result<Vec<ScoredPoint>> {
+        let collection = self.collection(collection)?;
+        validate::search(collection.spec(), "", query)?;
+        Ok(collection.search(query))
+    }
+
+    /// Answers every query in order; all are validated before any runs.
+    pub fn search_batch(&self, collection: &str, queries: &[SearchQuery]) -> Result<Vec<Vec<ScoredPoint>>> {
+        let collection = self.collection(collection)?;
+        validate::batch_size(queries.len())?;
+        for (i, query) in queries.iter().enumerate() {
+            validate::search(collection.spec(), &format!("searches[{i}]."), query)?;
+        }
+        Ok(queries.iter().map(|q| collection.search(q)).collect())
+    }
+
+    pub fn digest(&self, collection: &str) -> Result<DigestView> {
+        let (logical_clock, digest) = self.collection(collection)?.digest();
+        Ok(DigestView {
+            collection: collection.to_string(),
+            logical_clock,
+            digest,
+        })
+    }
+
+    pub fn bucket(&self, collection: &str, bucket: u64) -> Result<Vec<(u64, u64)>> {
+        let collection = self.collection(collection)?;
+        Ok(collection.bucket(validate::bucket(bucket)?))
+    }
+
+    pub fn node_id(&self) -> Uuid {
+        self.data.node_id()
+    }
+
+    pub fn status(&self) -> NodeStatus {
+        NodeStatus {
+            node_id: self.node_id().to_string(),
+            role: Role::Leader,
+            last_lsn: self.wal.last_lsn(),
+            logical_clock: self.clock.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Fault injection: the next WAL write or fsync fails as if the disk had.
+    pub fn inject_wal_failure(&self) {
+        self.wal.inject_failure();
+    }
+
+    fn after_write(&self) {
+        let since = self.records_since_snapshot.fetch_add(1, Ordering::SeqCst) + 1;
+        if since >= self.snapshot_records {
+            if let Some(sender) = self.snapshot_requests.lock().as_ref() {
+                let _ = sender.try_send(());
+            }
+        }
+    }
+
+    fn start_snapshotter(self: &Arc<Self>) {
+        let (sender, receiver) = mpsc::sync_channel::<()>(1);
+        *self.snapshot_requests.lock() = Some(sender);
+        let engine: Weak<Engine> = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("snapshotter".into())
+            .spawn(move || {
+                while receiver.recv().is_ok() {
+                    let Some(engine) = engine.upgrade() else { break };
+                    if let Err(e) = engine.snapshot() {
+                        tracing::error!(error = %e, "snapshot failed; the WAL is kept");
+                    }
+                }
+            })
+            .expect("spawning the snapshot thread");
+    }
+
+    /// Writes a snapshot of every collection at the current LSN, then drops the WAL segments
+    /// and snapshots it makes unnecessary. Returns the snapshot's LSN.
+    pub fn snapshot(&self) -> Result<u64> {
+        let _one_at_a_time = self.snapshot_lock.lock();
+        let image = {
+            let _writes_paused = self.write_lock.lock();
+            let collections = self
+                .collections
+                .read()
+                .values()
+                .map(|c| {
+                    let (logical_clock, points) = c.image_points();
+                    CollectionImage {
+                        spec: c.spec().clone(),
+                        logical_clock,
+                        points,
+                    }
+                })
+                .collect();
+            self.records_since_snapshot.store(0, Ordering::SeqCst);
+            SnapshotImage {
+                lsn: self.wal.last_lsn(),
+                clock: self.clock.load(Ordering::SeqCst),
+                collections,
+            }
+        };
+        self.wal.sync_until(image.lsn)?;
+        let started = Instant::now();
+        snapshot::write(&self.data.snapshots_dir(), &image)?;
+        let removed = self.wal.remove_segments_through(image.lsn)?;
+        snapshot::remove_older_than(&self.data.snapshots_dir(), image.lsn)?;
+        tracing::info!(
+            lsn = image.lsn,
+            segments_removed = removed,
+            ms = started.elapsed().as_millis() as u64,
+            "snapshot written"
+        );
+        Ok(image.lsn)
+    }
+
+    /// Stops the snapshot thread; called on shutdown.
+    pub fn close(&self) {
+        self.snapshot_requests.lock().take();
+    }
+}
+
+fn unavailable() -> Error {
+    Error::Unavailable {
+        reason: "a WAL write or fsync failed; writes stay refused until the node is restarted \
+                 (reads go on)"
+            .into(),
+    }
+}
+
+/// Refuses a write validated against a collection that was since dropped or re-created.
+fn same_spec(engine: &Engine, spec: &CollectionSpec) -> Result<()> {
+    let current = engine.collection(&spec.name)?;
+    if current.spec() != spec {
+        return Err(Error::invalid("collection", "was re-created during the request; retry"));
+    }
+    Ok(())
+}

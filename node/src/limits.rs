@@ -1,0 +1,41 @@
+//! Every limit of the node, named with its unit last, in one place (DESIGN.md §8).
+//!
+//! Each limit is checked once, in `validate`, before anything reaches the WAL; transports only
+//! map the resulting errors. Relations between limits are checked at compile time below.
+
+/// Longest collection name; names are `[A-Za-z0-9_-]`, so they are also safe file names.
+pub const COLLECTION_NAME_BYTES_MAX: usize = 64;
+/// Largest vector dimension: 16 KiB per vector, which bounds one point's WAL and memory cost.
+pub const DIMENSION_MAX: usize = 4096;
+/// Largest payload, measured as its JSON text: bounds WAL records and digest hashing time.
+pub const PAYLOAD_BYTES_MAX: usize = 64 * 1024;
+/// Largest integer a payload may hold: JCS numbers are IEEE doubles, exact only up to 2^53.
+pub const PAYLOAD_INTEGER_ABS_MAX: u64 = 1 << 53;
+/// Most points in one upsert: one upsert is one WAL record and one apply under the write lock.
+pub const POINTS_PER_UPSERT_MAX: usize = 10_000;
+/// Most ids in one delete request.
+pub const IDS_PER_DELETE_MAX: usize = 10_000;
+/// Largest request body over HTTP and largest gRPC message (413 / RESOURCE_EXHAUSTED beyond).
+pub const REQUEST_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
+/// Most results of one search.
+pub const TOP_K_MAX: usize = 1_000;
+/// Most queries in one batch search.
+pub const SEARCHES_PER_BATCH_MAX: usize = 1_000;
+/// Largest `ef` a search may ask for; larger values only cost time.
+pub const EF_SEARCH_MAX: usize = 4_096;
+/// Default and largest page of a scroll.
+pub const SCROLL_LIMIT_DEFAULT: usize = 100;
+pub const SCROLL_LIMIT_MAX: usize = 10_000;
+/// Buckets of the digest (DESIGN.md §3): bucket = id % 256.
+pub const BUCKET_COUNT: usize = 256;
+/// Collections below this many points are searched exactly (flat); above, through HNSW.
+pub const FLAT_INDEX_POINTS_MAX: usize = 1_024;
+/// Records between two snapshots, which bounds replay time after a crash.
+pub const SNAPSHOT_RECORDS_DEFAULT: u64 = 100_000;
+/// WAL segment size before rotation.
+pub const WAL_SEGMENT_BYTES_MAX: u64 = 64 * 1024 * 1024;
+
+const _: () = assert!(POINTS_PER_UPSERT_MAX <= REQUEST_BODY_BYTES_MAX / 4);
+const _: () = assert!(TOP_K_MAX <= EF_SEARCH_MAX);
+const _: () = assert!(SCROLL_LIMIT_DEFAULT <= SCROLL_LIMIT_MAX);
+const _: () = assert!((PAYLOAD_BYTES_MAX as u64) < WAL_SEGMENT_BYTES_MAX);

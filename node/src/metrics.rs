@@ -1,0 +1,98 @@
+//! The node's Prometheus metrics (DESIGN.md §6), recorded through the `metrics` facade and
+//! rendered by metrics-exporter-prometheus on `/metrics`.
+//!
+//! Every series is registered at 0 as soon as its labels are known, so a counter that has not
+//! counted yet is 0 rather than absent, and histograms get explicit buckets (the exporter
+//! would render a summary otherwise). The recorder is process-global by the facade's design;
+//! `install` is called once by the binary.
+
+use std::time::Duration;
+
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::collection::Collection;
+
+/// Latency buckets in seconds, from 50 µs (an fsync on fast storage) to 10 s.
+const LATENCY_BUCKETS_SECONDS: &[f64] = &[
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5, 10.0,
+];
+
+/// Installs the global recorder and returns the handle that renders `/metrics`.
+pub fn install() -> PrometheusHandle {
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Suffix("_seconds".into()),
+            LATENCY_BUCKETS_SECONDS,
+        )
+        .expect("bucket list is not empty")
+        .install_recorder()
+        .expect("the metrics recorder is installed once per process");
+    describe_gauge!("hyperspace_build_info", "Build information; the value is always 1.");
+    describe_gauge!("hyperspace_node_info", "Identity and role of this node; the value is always 1.");
+    describe_gauge!("hyperspace_collection_points", "Live points in a collection.");
+    describe_gauge!(
+        "hyperspace_collection_logical_clock",
+        "Lamport stamp of the last write applied to a collection."
+    );
+    describe_gauge!(
+        "hyperspace_collection_state_hash52",
+        "The collection's state hash shifted right by 12 bits, exact in a float."
+    );
+    describe_gauge!("hyperspace_wal_last_lsn", "LSN of the newest WAL record.");
+    describe_histogram!(
+        "hyperspace_wal_fsync_duration_seconds",
+        "Time a write waited for its WAL record to become durable."
+    );
+    describe_counter!("hyperspace_requests_total", "Requests answered, by API, route and code.");
+    describe_histogram!(
+        "hyperspace_request_duration_seconds",
+        "Time to answer a request, by API and route."
+    );
+    histogram!("hyperspace_wal_fsync_duration_seconds").record(0.0);
+    gauge!("hyperspace_wal_last_lsn").set(0.0);
+    handle
+}
+
+pub fn node_info(node_id: &str, role: &str) {
+    gauge!("hyperspace_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    gauge!("hyperspace_node_info", "node_id" => node_id.to_string(), "role" => role.to_string())
+        .set(1.0);
+}
+
+pub fn collection_changed(collection: &Collection) {
+    let (count, logical_clock, state_hash) = collection.summary();
+    let name = collection.spec().name.clone();
+    gauge!("hyperspace_collection_points", "collection" => name.clone()).set(count as f64);
+    gauge!("hyperspace_collection_logical_clock", "collection" => name.clone())
+        .set(logical_clock as f64);
+    gauge!("hyperspace_collection_state_hash52", "collection" => name)
+        .set((state_hash >> 12) as f64);
+}
+
+pub fn collection_dropped(name: &str) {
+    gauge!("hyperspace_collection_points", "collection" => name.to_string()).set(0.0);
+}
+
+pub fn wal_last_lsn(lsn: u64) {
+    gauge!("hyperspace_wal_last_lsn").set(lsn as f64);
+}
+
+pub fn fsync_observed(waited: Duration) {
+    histogram!("hyperspace_wal_fsync_duration_seconds").record(waited.as_secs_f64());
+}
+
+/// Registers a route's series at 0 so dashboards see them before the first request.
+pub fn register_route(api: &'static str, route: &'static str) {
+    counter!("hyperspace_requests_total", "api" => api, "route" => route, "code" => "ok")
+        .increment(0);
+    let _ = histogram!("hyperspace_request_duration_seconds", "api" => api, "route" => route);
+}
+
+pub fn request(api: &'static str, route: &'static str, code: &'static str, took: Duration) {
+    counter!("hyperspace_requests_total", "api" => api, "route" => route, "code" => code)
+        .increment(1);
+    histogram!("hyperspace_request_duration_seconds", "api" => api, "route" => route)
+        .record(took.as_secs_f64());
+}

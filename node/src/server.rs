@@ -1,0 +1,159 @@
+//! Runs one node: binds both listeners, recovers the engine, serves REST and gRPC, and
+//! drains on shutdown. The HTTP listener serves `/livez` and `/readyz` from the first moment
+//! (so an orchestrator can see a long recovery), while data routes answer `unavailable`
+//! until recovery is done; `/readyz` turns 200 once both listeners serve a recovered engine.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::api::auth::ApiKey;
+use crate::api::{grpc, http, Advertised, NodeContext};
+use crate::engine::{Engine, EngineOptions};
+use crate::error::{Error, Result};
+use crate::storage::wal::FsyncPolicy;
+
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct NodeOptions {
+    pub data_dir: PathBuf,
+    pub http_addr: SocketAddr,
+    pub grpc_addr: SocketAddr,
+    pub advertise_http: Option<String>,
+    pub advertise_grpc: Option<String>,
+    pub api_key: Option<String>,
+    pub fsync: FsyncPolicy,
+    pub tls: Option<TlsFiles>,
+    pub snapshot_records: u64,
+    pub fault_injection: bool,
+}
+
+async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| Error::io(format!("binding the {what} listener to {addr}"), e))
+}
+
+/// Runs the node until `shutdown` resolves, then drains both listeners.
+pub async fn run(options: NodeOptions, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+    let metrics_handle = crate::metrics::install();
+    if let Some(tls) = &options.tls {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        tracing::info!(cert = %tls.cert.display(), "TLS on both listeners");
+    }
+    let http_listener = bind(options.http_addr, "HTTP").await?;
+    let grpc_listener = bind(options.grpc_addr, "gRPC").await?;
+    let scheme = if options.tls.is_some() { "https" } else { "http" };
+    let local = |l: &TcpListener| l.local_addr().map(|a| format!("{scheme}://{a}")).unwrap_or_default();
+    let advertise = Advertised {
+        http_addr: options.advertise_http.clone().unwrap_or_else(|| local(&http_listener)),
+        grpc_addr: options.advertise_grpc.clone().unwrap_or_else(|| local(&grpc_listener)),
+    };
+    let auth = ApiKey::new(options.api_key.as_deref());
+    if !auth.is_required() {
+        tracing::warn!("no API key configured: every client can read and write (set --api-key)");
+    }
+    if options.fault_injection {
+        tracing::warn!("FAULT INJECTION IS ENABLED: debug routes can corrupt data and fail the WAL");
+    }
+    let ctx = NodeContext::new(auth, advertise.clone(), options.fault_injection);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+
+    let router = http::router(ctx.clone(), metrics_handle);
+    let http_task = match &options.tls {
+        None => {
+            let serve = axum::serve(http_listener, router).with_graceful_shutdown(stopped(stop_rx.clone()));
+            tokio::spawn(async move { serve.await.map_err(|e| Error::io("serving HTTP", e)) })
+        }
+        Some(tls) => {
+            let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert, &tls.key)
+                .await
+                .map_err(|e| Error::io("loading the TLS certificate and key", e))?;
+            let handle = axum_server::Handle::new();
+            let std_listener = http_listener
+                .into_std()
+                .map_err(|e| Error::io("preparing the HTTPS listener", e))?;
+            let server = axum_server::from_tcp_rustls(std_listener, config)
+                .map_err(|e| Error::io("preparing the HTTPS listener", e))?
+                .handle(handle.clone());
+            let rx = stop_rx.clone();
+            tokio::spawn(async move {
+                stopped(rx).await;
+                handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+            });
+            tokio::spawn(async move {
+                server
+                    .serve(router.into_make_service())
+                    .await
+                    .map_err(|e| Error::io("serving HTTPS", e))
+            })
+        }
+    };
+
+    let engine_options = EngineOptions {
+        data_dir: options.data_dir.clone(),
+        fsync: options.fsync,
+        snapshot_records: options.snapshot_records,
+    };
+    let (engine, report) = tokio::task::spawn_blocking(move || Engine::open(engine_options))
+        .await
+        .expect("recovery does not panic")?;
+    if let Some(tail) = &report.truncated_tail {
+        tracing::warn!(%tail, "truncated a torn WAL tail left by a crash");
+    }
+    tracing::info!(
+        node_id = %engine.node_id(),
+        snapshot_lsn = ?report.snapshot_lsn,
+        replayed = report.replayed_records,
+        last_lsn = report.last_lsn,
+        clock = report.clock,
+        "recovered"
+    );
+    crate::metrics::node_info(&engine.node_id().to_string(), "leader");
+    ctx.set_engine(Arc::clone(&engine));
+
+    let grpc_task = {
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(hyperspace_proto::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .expect("the embedded descriptor set is valid");
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = &options.tls {
+            let read = |p: &PathBuf| std::fs::read(p).map_err(|e| Error::io(format!("reading {}", p.display()), e));
+            let identity = tonic::transport::Identity::from_pem(read(&tls.cert)?, read(&tls.key)?);
+            builder = builder
+                .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+                .map_err(|e| Error::io("configuring gRPC TLS", std::io::Error::other(e)))?;
+        }
+        let serve = builder
+            .add_service(reflection)
+            .add_service(grpc::service(ctx.clone()))
+            .serve_with_incoming_shutdown(TcpListenerStream::new(grpc_listener), stopped(stop_rx.clone()));
+        tokio::spawn(async move { serve.await.map_err(|e| Error::io("serving gRPC", std::io::Error::other(e))) })
+    };
+    ctx.set_ready();
+    tracing::info!(http = %advertise.http_addr, grpc = %advertise.grpc_addr, "serving");
+
+    let (http_result, grpc_result) = tokio::join!(http_task, grpc_task);
+    engine.close();
+    http_result.expect("HTTP task does not panic")?;
+    grpc_result.expect("gRPC task does not panic")?;
+    tracing::info!("drained; bye");
+    Ok(())
+}
