@@ -9,7 +9,11 @@ use clap::{Args, Parser, Subcommand};
 use hyperspace_node::{FsyncPolicy, NodeOptions, TlsFiles};
 
 #[derive(Parser)]
-#[command(name = "hyperspace", version, about = "HyperspaceDB: a distributed vector database node and its tools")]
+#[command(
+    name = "hyperspace",
+    version,
+    about = "HyperspaceDB: a distributed vector database node and its tools"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -75,7 +79,9 @@ fn parse_fsync(text: &str) -> Result<FsyncPolicy, String> {
     }
     match text.parse::<u64>() {
         Ok(ms) if ms > 0 => Ok(FsyncPolicy::IntervalMs(ms)),
-        _ => Err(format!("expected `always` or a positive number of milliseconds, got {text:?}")),
+        _ => Err(format!(
+            "expected `always` or a positive number of milliseconds, got {text:?}"
+        )),
     }
 }
 
@@ -103,7 +109,10 @@ async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
         advertise_grpc: args.advertise_grpc,
         api_key: args.api_key,
         fsync: args.fsync,
-        tls: args.tls_cert.zip(args.tls_key).map(|(cert, key)| TlsFiles { cert, key }),
+        tls: args
+            .tls_cert
+            .zip(args.tls_key)
+            .map(|(cert, key)| TlsFiles { cert, key }),
         snapshot_records: args.snapshot_records,
         fault_injection: args.enable_fault_injection,
     };

@@ -104,7 +104,10 @@ impl Collection {
     /// Loads a snapshot image; used once, on an empty collection, during recovery.
     pub fn load(&self, points: Vec<Point>, logical_clock: u64) {
         let mut state = self.state.write();
-        assert!(state.points.is_empty(), "a snapshot loads into an empty collection");
+        assert!(
+            state.points.is_empty(),
+            "a snapshot loads into an empty collection"
+        );
         let kind = if points.len() > FLAT_INDEX_POINTS_MAX {
             IndexKind::Hnsw
         } else {
@@ -141,7 +144,11 @@ impl Collection {
     /// (count, logical_clock, state_hash) without copying the buckets.
     pub fn summary(&self) -> (u64, u64, u64) {
         let state = self.state.read();
-        (state.digest.count(), state.logical_clock, state.digest.state_hash())
+        (
+            state.digest.count(),
+            state.logical_clock,
+            state.digest.state_hash(),
+        )
     }
 
     pub fn digest(&self) -> (u64, Digest) {
@@ -157,12 +164,16 @@ impl Collection {
     pub fn scroll(&self, after: Option<u64>, limit: usize) -> ScrollPage {
         let state = self.state.read();
         let range = match after {
-            Some(after) => state.points.range((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded)),
+            Some(after) => state
+                .points
+                .range((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded)),
             None => state.points.range(..),
         };
         let points: Vec<Point> = range.take(limit).map(|(id, e)| point_of(*id, e)).collect();
         let next_after = match points.last() {
-            Some(last) if points.len() == limit && state.points.range(last.id + 1..).next().is_some() => {
+            Some(last)
+                if points.len() == limit && state.points.range(last.id + 1..).next().is_some() =>
+            {
                 Some(last.id)
             }
             _ => None,
@@ -191,7 +202,11 @@ impl Collection {
             None => state.index.search(&query.vector, params, None),
             Some(filter) => {
                 let points = &state.points;
-                let keep = |id: u64| points.get(&id).is_some_and(|e| matches_filter(&e.payload, filter));
+                let keep = |id: u64| {
+                    points
+                        .get(&id)
+                        .is_some_and(|e| matches_filter(&e.payload, filter))
+                };
                 state.index.search(&query.vector, params, Some(&keep))
             }
         }
@@ -227,10 +242,16 @@ fn point_of(id: u64, entry: &Entry) -> Point {
     }
 }
 
-fn build_index(spec: &CollectionSpec, kind: IndexKind, points: &BTreeMap<u64, Entry>) -> Box<dyn VectorIndex> {
+fn build_index(
+    spec: &CollectionSpec,
+    kind: IndexKind,
+    points: &BTreeMap<u64, Entry>,
+) -> Box<dyn VectorIndex> {
     let index = index_for(spec, kind);
     for (id, entry) in points {
-        index.upsert(*id, &entry.vector).expect("index accepts a stored vector");
+        index
+            .upsert(*id, &entry.vector)
+            .expect("index accepts a stored vector");
     }
     index
 }
@@ -238,15 +259,23 @@ fn build_index(spec: &CollectionSpec, kind: IndexKind, points: &BTreeMap<u64, En
 /// Payload equality filter: every key of `filter` is present with an equal value. Numbers
 /// compare by value (1 equals 1.0), as JSON does.
 fn matches_filter(payload: &Map<String, Value>, filter: &Map<String, Value>) -> bool {
-    filter.iter().all(|(key, want)| payload.get(key).is_some_and(|have| json_equal(have, want)))
+    filter
+        .iter()
+        .all(|(key, want)| payload.get(key).is_some_and(|have| json_equal(have, want)))
 }
 
 fn json_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x == y || (x.as_f64().is_some() && x.as_f64() == y.as_f64()),
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_equal(a, b)),
+        (Value::Number(x), Value::Number(y)) => {
+            x == y || (x.as_f64().is_some() && x.as_f64() == y.as_f64())
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_equal(a, b))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
         }
         _ => a == b,
     }

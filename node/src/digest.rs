@@ -76,7 +76,10 @@ impl Digest {
     /// Removes a point's entry hash; the caller passes the hash it inserted.
     pub fn remove(&mut self, id: u64, entry_hash: u64) {
         let bucket = bucket_of(id);
-        assert!(self.bucket_counts[bucket] > 0, "digest: removing from empty bucket {bucket}");
+        assert!(
+            self.bucket_counts[bucket] > 0,
+            "digest: removing from empty bucket {bucket}"
+        );
         self.buckets[bucket] ^= entry_hash;
         self.bucket_counts[bucket] -= 1;
         self.count -= 1;
@@ -110,15 +113,29 @@ mod tests {
 
     fn check_entry(id: u64, vector: &[f32], payload: Value, expected: u64) {
         let payload = payload.as_object().expect("test payloads are objects");
-        assert_eq!(entry_hash(id, vector, payload), expected, "entry hash of id {id}");
+        assert_eq!(
+            entry_hash(id, vector, payload),
+            expected,
+            "entry hash of id {id}"
+        );
     }
 
     // Proves the four entry-hash test vectors of DESIGN.md §3, JCS edge cases included.
     #[test]
     fn entry_hash_test_vectors() {
-        check_entry(42, &[0.5, -1.0, 2.25], json!({"b":1,"a":"x"}), 11995086230025530625);
+        check_entry(
+            42,
+            &[0.5, -1.0, 2.25],
+            json!({"b":1,"a":"x"}),
+            11995086230025530625,
+        );
         check_entry(0, &[0.0, 0.25, 1.0], json!({}), 15492647471513518463);
-        check_entry(298, &[1.0, 2.0, 3.0], json!({"tag":"ü"}), 6118478708286267052);
+        check_entry(
+            298,
+            &[1.0, 2.0, 3.0],
+            json!({"tag":"ü"}),
+            6118478708286267052,
+        );
         let payload: Value = serde_json::from_str(
             r#"{"x":1.0,"y":1e21,"z":0.000001,"n":-3,"€":[true,null,"€"],"😀":"a","｡":"b"}"#,
         )
@@ -167,7 +184,10 @@ mod tests {
     }
 
     fn point_of(id: u64, value: u8) -> (Vec<f32>, Value) {
-        (vec![f32::from(value), -0.5], json!({"v": value, "id": id.to_string()}))
+        (
+            vec![f32::from(value), -0.5],
+            json!({"v": value, "id": id.to_string()}),
+        )
     }
 
     /// Applies writes incrementally, the way a collection does, and returns the digest and

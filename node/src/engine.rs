@@ -73,7 +73,12 @@ impl Engine {
         })?;
         let mut report = RecoveryReport {
             truncated_tail: wal_recovery.truncated.as_ref().map(|t| {
-                format!("{} at byte {} ({} bytes)", t.file.display(), t.offset, t.bytes_removed)
+                format!(
+                    "{} at byte {} ({} bytes)",
+                    t.file.display(),
+                    t.offset,
+                    t.bytes_removed
+                )
             }),
             ..RecoveryReport::default()
         };
@@ -121,7 +126,12 @@ impl Engine {
         }
         self.clock.store(image.clock, Ordering::SeqCst);
         let mut collections = self.collections.write();
-        for CollectionImage { spec, logical_clock, points } in image.collections {
+        for CollectionImage {
+            spec,
+            logical_clock,
+            points,
+        } in image.collections
+        {
             let collection = Collection::new(spec, 0);
             let points = points
                 .into_iter()
@@ -152,11 +162,12 @@ impl Engine {
             let (lsn, body) = item?;
             let record = record::decode(lsn, &body)?;
             self.clock.fetch_max(record.stamp, Ordering::SeqCst);
-            self.apply(record.op, record.stamp).map_err(|e| Error::Corrupt {
-                what: "WAL record",
-                file: format!("LSN {lsn}").into(),
-                reason: format!("cannot be replayed: {e}"),
-            })?;
+            self.apply(record.op, record.stamp)
+                .map_err(|e| Error::Corrupt {
+                    what: "WAL record",
+                    file: format!("LSN {lsn}").into(),
+                    reason: format!("cannot be replayed: {e}"),
+                })?;
             replayed += 1;
         }
         Ok(replayed)
@@ -168,7 +179,9 @@ impl Engine {
             Op::CreateCollection(spec) => {
                 let mut collections = self.collections.write();
                 if collections.contains_key(&spec.name) {
-                    return Err(Error::CollectionExists { collection: spec.name });
+                    return Err(Error::CollectionExists {
+                        collection: spec.name,
+                    });
                 }
                 let collection = Arc::new(Collection::new(spec.clone(), stamp));
                 metrics::collection_changed(&collection);
@@ -249,7 +262,9 @@ impl Engine {
         validate::collection_name(name)?;
         self.write(
             |engine| engine.collection(name).map(drop),
-            Op::DropCollection { name: name.to_string() },
+            Op::DropCollection {
+                name: name.to_string(),
+            },
         )
     }
 
@@ -302,7 +317,12 @@ impl Engine {
             })
     }
 
-    pub fn scroll(&self, collection: &str, after: Option<u64>, limit: Option<usize>) -> Result<ScrollPage> {
+    pub fn scroll(
+        &self,
+        collection: &str,
+        after: Option<u64>,
+        limit: Option<usize>,
+    ) -> Result<ScrollPage> {
         let collection = self.collection(collection)?;
         let limit = validate::scroll_limit(limit)?;
         Ok(collection.scroll(after, limit))
@@ -315,13 +335,17 @@ impl Engine {
     }
 
     /// Answers every query in order; all are validated before any runs.
-    pub fn search_batch(&self, collection: &str, queries: &[SearchQuery]) -> Result<Vec<Vec<ScoredPoint>>> {
+    pub fn search_batch(
+        &self,
+        collection: &str,
+        queries: &[SearchQuery],
+    ) -> Result<Vec<Vec<ScoredPoint>>> {
         let collection = self.collection(collection)?;
         validate::batch_size(queries.len())?;
         for (i, query) in queries.iter().enumerate() {
             validate::search(collection.spec(), &format!("searches[{i}]."), query)?;
         }
-        Ok(queries.iter().map(|q| collection.search(q)).collect())
+        Ok(parallel_map(queries, |q| collection.search(q)))
     }
 
     pub fn digest(&self, collection: &str) -> Result<DigestView> {
@@ -373,7 +397,9 @@ impl Engine {
             .name("snapshotter".into())
             .spawn(move || {
                 while receiver.recv().is_ok() {
-                    let Some(engine) = engine.upgrade() else { break };
+                    let Some(engine) = engine.upgrade() else {
+                        break;
+                    };
                     if let Err(e) = engine.snapshot() {
                         tracing::error!(error = %e, "snapshot failed; the WAL is kept");
                     }
@@ -402,6 +428,8 @@ impl Engine {
                 })
                 .collect();
             self.records_since_snapshot.store(0, Ordering::SeqCst);
+            // Records after the image go to a new segment, so the ones before can go.
+            self.wal.rotate()?;
             SnapshotImage {
                 lsn: self.wal.last_lsn(),
                 clock: self.clock.load(Ordering::SeqCst),
@@ -428,6 +456,28 @@ impl Engine {
     }
 }
 
+/// Maps `items` in order, spread over the machine's cores when there are enough of them to
+/// be worth a thread each: a batch search is how one client reaches the node's peak rate.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    const ITEMS_PER_THREAD_MIN: usize = 8;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = threads.min(items.len() / ITEMS_PER_THREAD_MIN).max(1);
+    if threads == 1 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| s.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a search thread does not panic"))
+            .collect()
+    })
+}
+
 fn unavailable() -> Error {
     Error::Unavailable {
         reason: "a WAL write or fsync failed; writes stay refused until the node is restarted \
@@ -440,7 +490,10 @@ fn unavailable() -> Error {
 fn same_spec(engine: &Engine, spec: &CollectionSpec) -> Result<()> {
     let current = engine.collection(&spec.name)?;
     if current.spec() != spec {
-        return Err(Error::invalid("collection", "was re-created during the request; retry"));
+        return Err(Error::invalid(
+            "collection",
+            "was re-created during the request; retry",
+        ));
     }
     Ok(())
 }

@@ -58,7 +58,11 @@ pub enum Error {
     #[error("{field}: {message}")]
     InvalidArgument { field: String, message: String },
     #[error("{what} is {bytes} bytes, more than the limit of {max} bytes")]
-    PayloadTooLarge { what: &'static str, bytes: usize, max: usize },
+    PayloadTooLarge {
+        what: &'static str,
+        bytes: usize,
+        max: usize,
+    },
     #[error("collection '{collection}' does not exist")]
     CollectionNotFound { collection: String },
     #[error("point {id} does not exist in collection '{collection}'")]

@@ -14,6 +14,7 @@
 //! - `metrics`: Prometheus series of §6.
 //! - `api`: REST (axum) and gRPC (tonic) transports, auth, OpenAPI.
 //! - `server`: binds listeners, recovers, serves, drains.
+//! - `synth`: deterministic clustered vectors for benchmarks and tests.
 
 pub mod api;
 pub mod collection;
@@ -26,6 +27,7 @@ pub mod metrics;
 pub mod model;
 pub mod server;
 pub mod storage;
+pub mod synth;
 pub mod validate;
 
 pub use engine::{Engine, EngineOptions};

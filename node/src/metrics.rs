@@ -15,23 +15,29 @@ use crate::collection::Collection;
 
 /// Latency buckets in seconds, from 50 µs (an fsync on fast storage) to 10 s.
 const LATENCY_BUCKETS_SECONDS: &[f64] = &[
-    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-    1.0, 2.5, 10.0,
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    2.5, 10.0,
 ];
 
 /// Installs the global recorder and returns the handle that renders `/metrics`.
 pub fn install() -> PrometheusHandle {
     let handle = PrometheusBuilder::new()
-        .set_buckets_for_metric(
-            Matcher::Suffix("_seconds".into()),
-            LATENCY_BUCKETS_SECONDS,
-        )
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS_SECONDS)
         .expect("bucket list is not empty")
         .install_recorder()
         .expect("the metrics recorder is installed once per process");
-    describe_gauge!("hyperspace_build_info", "Build information; the value is always 1.");
-    describe_gauge!("hyperspace_node_info", "Identity and role of this node; the value is always 1.");
-    describe_gauge!("hyperspace_collection_points", "Live points in a collection.");
+    describe_gauge!(
+        "hyperspace_build_info",
+        "Build information; the value is always 1."
+    );
+    describe_gauge!(
+        "hyperspace_node_info",
+        "Identity and role of this node; the value is always 1."
+    );
+    describe_gauge!(
+        "hyperspace_collection_points",
+        "Live points in a collection."
+    );
     describe_gauge!(
         "hyperspace_collection_logical_clock",
         "Lamport stamp of the last write applied to a collection."
@@ -45,7 +51,10 @@ pub fn install() -> PrometheusHandle {
         "hyperspace_wal_fsync_duration_seconds",
         "Time a write waited for its WAL record to become durable."
     );
-    describe_counter!("hyperspace_requests_total", "Requests answered, by API, route and code.");
+    describe_counter!(
+        "hyperspace_requests_total",
+        "Requests answered, by API, route and code."
+    );
     describe_histogram!(
         "hyperspace_request_duration_seconds",
         "Time to answer a request, by API and route."

@@ -44,7 +44,10 @@ async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener> {
 }
 
 /// Runs the node until `shutdown` resolves, then drains both listeners.
-pub async fn run(options: NodeOptions, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+pub async fn run(
+    options: NodeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
     let metrics_handle = crate::metrics::install();
     if let Some(tls) = &options.tls {
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -52,18 +55,34 @@ pub async fn run(options: NodeOptions, shutdown: impl Future<Output = ()> + Send
     }
     let http_listener = bind(options.http_addr, "HTTP").await?;
     let grpc_listener = bind(options.grpc_addr, "gRPC").await?;
-    let scheme = if options.tls.is_some() { "https" } else { "http" };
-    let local = |l: &TcpListener| l.local_addr().map(|a| format!("{scheme}://{a}")).unwrap_or_default();
+    let scheme = if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let local = |l: &TcpListener| {
+        l.local_addr()
+            .map(|a| format!("{scheme}://{a}"))
+            .unwrap_or_default()
+    };
     let advertise = Advertised {
-        http_addr: options.advertise_http.clone().unwrap_or_else(|| local(&http_listener)),
-        grpc_addr: options.advertise_grpc.clone().unwrap_or_else(|| local(&grpc_listener)),
+        http_addr: options
+            .advertise_http
+            .clone()
+            .unwrap_or_else(|| local(&http_listener)),
+        grpc_addr: options
+            .advertise_grpc
+            .clone()
+            .unwrap_or_else(|| local(&grpc_listener)),
     };
     let auth = ApiKey::new(options.api_key.as_deref());
     if !auth.is_required() {
         tracing::warn!("no API key configured: every client can read and write (set --api-key)");
     }
     if options.fault_injection {
-        tracing::warn!("FAULT INJECTION IS ENABLED: debug routes can corrupt data and fail the WAL");
+        tracing::warn!(
+            "FAULT INJECTION IS ENABLED: debug routes can corrupt data and fail the WAL"
+        );
     }
     let ctx = NodeContext::new(auth, advertise.clone(), options.fault_injection);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -78,7 +97,8 @@ pub async fn run(options: NodeOptions, shutdown: impl Future<Output = ()> + Send
     let router = http::router(ctx.clone(), metrics_handle);
     let http_task = match &options.tls {
         None => {
-            let serve = axum::serve(http_listener, router).with_graceful_shutdown(stopped(stop_rx.clone()));
+            let serve =
+                axum::serve(http_listener, router).with_graceful_shutdown(stopped(stop_rx.clone()));
             tokio::spawn(async move { serve.await.map_err(|e| Error::io("serving HTTP", e)) })
         }
         Some(tls) => {
@@ -135,7 +155,9 @@ pub async fn run(options: NodeOptions, shutdown: impl Future<Output = ()> + Send
             .expect("the embedded descriptor set is valid");
         let mut builder = tonic::transport::Server::builder();
         if let Some(tls) = &options.tls {
-            let read = |p: &PathBuf| std::fs::read(p).map_err(|e| Error::io(format!("reading {}", p.display()), e));
+            let read = |p: &PathBuf| {
+                std::fs::read(p).map_err(|e| Error::io(format!("reading {}", p.display()), e))
+            };
             let identity = tonic::transport::Identity::from_pem(read(&tls.cert)?, read(&tls.key)?);
             builder = builder
                 .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
@@ -144,8 +166,15 @@ pub async fn run(options: NodeOptions, shutdown: impl Future<Output = ()> + Send
         let serve = builder
             .add_service(reflection)
             .add_service(grpc::service(ctx.clone()))
-            .serve_with_incoming_shutdown(TcpListenerStream::new(grpc_listener), stopped(stop_rx.clone()));
-        tokio::spawn(async move { serve.await.map_err(|e| Error::io("serving gRPC", std::io::Error::other(e))) })
+            .serve_with_incoming_shutdown(
+                TcpListenerStream::new(grpc_listener),
+                stopped(stop_rx.clone()),
+            );
+        tokio::spawn(async move {
+            serve
+                .await
+                .map_err(|e| Error::io("serving gRPC", std::io::Error::other(e)))
+        })
     };
     ctx.set_ready();
     tracing::info!(http = %advertise.http_addr, grpc = %advertise.grpc_addr, "serving");

@@ -39,7 +39,10 @@ pub fn metric(name: &str) -> Result<Metric> {
     Metric::parse(name).ok_or_else(|| {
         Error::invalid(
             "metric",
-            format!("unknown metric {:?}; use cosine, l2, dot or poincare", truncate(name)),
+            format!(
+                "unknown metric {:?}; use cosine, l2, dot or poincare",
+                truncate(name)
+            ),
         )
     })
 }
@@ -63,10 +66,9 @@ pub fn vector(field: &str, metric: Metric, dimension: usize, vector: &[f32]) -> 
             field,
             format!("poincare vectors need norm < 1, got {:.6}", norm_sq.sqrt()),
         )),
-        Metric::Cosine if norm_sq == 0.0 => Err(Error::invalid(
-            field,
-            "cosine vectors need a non-zero norm",
-        )),
+        Metric::Cosine if norm_sq == 0.0 => {
+            Err(Error::invalid(field, "cosine vectors need a non-zero norm"))
+        }
         _ => Ok(()),
     }
 }
@@ -74,7 +76,9 @@ pub fn vector(field: &str, metric: Metric, dimension: usize, vector: &[f32]) -> 
 /// A payload must be a JSON object of at most `PAYLOAD_BYTES_MAX` bytes whose numbers are
 /// exact IEEE doubles, so that RFC 8785 canonicalization (and so the digest) is exact.
 pub fn payload(field: &str, payload: &Map<String, Value>) -> Result<()> {
-    let bytes = serde_json::to_vec(payload).expect("a JSON map always serializes").len();
+    let bytes = serde_json::to_vec(payload)
+        .expect("a JSON map always serializes")
+        .len();
     if bytes > PAYLOAD_BYTES_MAX {
         return Err(Error::PayloadTooLarge {
             what: "payload",
@@ -117,11 +121,19 @@ pub fn points(spec: &CollectionSpec, points: &[Point]) -> Result<()> {
     if points.is_empty() || points.len() > POINTS_PER_UPSERT_MAX {
         return Err(Error::invalid(
             "points",
-            format!("one upsert takes 1 to {POINTS_PER_UPSERT_MAX} points, got {}", points.len()),
+            format!(
+                "one upsert takes 1 to {POINTS_PER_UPSERT_MAX} points, got {}",
+                points.len()
+            ),
         ));
     }
     for (i, point) in points.iter().enumerate() {
-        vector(&format!("points[{i}].vector"), spec.metric, spec.dimension, &point.vector)?;
+        vector(
+            &format!("points[{i}].vector"),
+            spec.metric,
+            spec.dimension,
+            &point.vector,
+        )?;
         payload(&format!("points[{i}].payload"), &point.payload)?;
     }
     Ok(())
@@ -131,14 +143,22 @@ pub fn ids(ids: &[u64]) -> Result<()> {
     if ids.is_empty() || ids.len() > IDS_PER_DELETE_MAX {
         return Err(Error::invalid(
             "ids",
-            format!("one delete takes 1 to {IDS_PER_DELETE_MAX} ids, got {}", ids.len()),
+            format!(
+                "one delete takes 1 to {IDS_PER_DELETE_MAX} ids, got {}",
+                ids.len()
+            ),
         ));
     }
     Ok(())
 }
 
 pub fn search(spec: &CollectionSpec, field: &str, query: &SearchQuery) -> Result<()> {
-    vector(&format!("{field}vector"), spec.metric, spec.dimension, &query.vector)?;
+    vector(
+        &format!("{field}vector"),
+        spec.metric,
+        spec.dimension,
+        &query.vector,
+    )?;
     if !(1..=TOP_K_MAX).contains(&query.top_k) {
         return Err(Error::invalid(
             format!("{field}top_k"),

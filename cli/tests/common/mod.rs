@@ -13,14 +13,21 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_hyperspace");
 
 /// A port that was free a moment ago (bind to port 0, read it, release it).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Polls `condition` until it is true or `timeout` passes; panics with `what` on timeout.
 pub fn wait_for(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !condition() {
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -92,9 +99,16 @@ impl Node {
                 }
             }
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
-                panic!("node exited with {status} before ready; log:\n{}", self.log_text());
+                panic!(
+                    "node exited with {status} before ready; log:\n{}",
+                    self.log_text()
+                );
             }
-            assert!(Instant::now() < deadline, "node not ready; log:\n{}", self.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "node not ready; log:\n{}",
+                self.log_text()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -152,18 +166,26 @@ pub fn call(method: &str, url: &str, body: Option<&Value>) -> (u16, Value) {
     call_with(method, url, body, &[])
 }
 
-pub fn call_with(method: &str, url: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> (u16, Value) {
+pub fn call_with(
+    method: &str,
+    url: &str,
+    body: Option<&Value>,
+    headers: &[(&str, &str)],
+) -> (u16, Value) {
     let mut req = http().request(method.parse().unwrap(), url);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
     if let Some(body) = body {
-        req = req.header("content-type", "application/json").body(body.to_string());
+        req = req
+            .header("content-type", "application/json")
+            .body(body.to_string());
     }
     let resp = req.send().expect("request sent");
     let status = resp.status().as_u16();
     let text = resp.text().unwrap();
-    let json = serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON answer {status}: {text}"));
+    let json =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON answer {status}: {text}"));
     (status, json)
 }
 
@@ -183,7 +205,12 @@ pub fn recompute_digest(base: &str, collection: &str) -> (u64, [u64; 256], u64) 
         assert_eq!(status, 200, "{page}");
         for p in page["points"].as_array().unwrap() {
             let id: u64 = p["id"].as_str().unwrap().parse().unwrap();
-            let vector: Vec<f32> = p["vector"].as_array().unwrap().iter().map(|c| c.as_f64().unwrap() as f32).collect();
+            let vector: Vec<f32> = p["vector"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_f64().unwrap() as f32)
+                .collect();
             let mut h = Xxh3::with_seed(0);
             h.update(&id.to_le_bytes());
             h.update(&(vector.len() as u32).to_le_bytes());

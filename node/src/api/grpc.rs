@@ -32,8 +32,14 @@ pub fn status_of(code: ErrorCode) -> Code {
 
 fn to_status(e: Error) -> Status {
     let mut message = e.to_string();
-    if let Error::NotLeader { leader: Some(leader) } = &e {
-        message = format!("{message}; leader {} at {}", leader.node_id, leader.grpc_addr);
+    if let Error::NotLeader {
+        leader: Some(leader),
+    } = &e
+    {
+        message = format!(
+            "{message}; leader {} at {}",
+            leader.node_id, leader.grpc_addr
+        );
     }
     let mut status = Status::new(status_of(e.code()), message);
     if let Ok(value) = e.code().as_str().parse() {
@@ -57,8 +63,19 @@ pub fn service(ctx: NodeContext) -> Service {
 }
 
 const ROUTES: &[&str] = &[
-    "GetDigest", "CreateCollection", "DropCollection", "GetCollection", "ListCollections",
-    "Upsert", "Delete", "Get", "Scroll", "Search", "SearchBatch", "ListBucket", "GetNodeInfo",
+    "GetDigest",
+    "CreateCollection",
+    "DropCollection",
+    "GetCollection",
+    "ListCollections",
+    "Upsert",
+    "Delete",
+    "Get",
+    "Scroll",
+    "Search",
+    "SearchBatch",
+    "ListBucket",
+    "GetNodeInfo",
 ];
 
 #[derive(Clone)]
@@ -104,7 +121,10 @@ fn payload_from_json(field: &str, text: &str) -> Result<Map<String, Value>, Erro
     }
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(other) => Err(Error::invalid(field, format!("must be a JSON object, got {other}"))),
+        Ok(other) => Err(Error::invalid(
+            field,
+            format!("must be a JSON object, got {other}"),
+        )),
         Err(e) => Err(Error::invalid(field, format!("invalid JSON: {e}"))),
     }
 }
@@ -114,7 +134,11 @@ fn payload_to_json(payload: &Map<String, Value>) -> String {
 }
 
 fn point_from_pb(i: usize, point: pb::Point) -> Result<Point, Error> {
-    let pb::Point { id, vector, payload_json } = point;
+    let pb::Point {
+        id,
+        vector,
+        payload_json,
+    } = point;
     Ok(Point {
         id,
         vector,
@@ -131,8 +155,12 @@ fn point_to_pb(point: Point) -> pb::Point {
 }
 
 fn query_from_pb(field: &str, query: Option<pb::SearchQuery>) -> Result<SearchQuery, Error> {
-    let pb::SearchQuery { vector, top_k, filter_json, ef } =
-        query.ok_or_else(|| Error::invalid(field, "a query is required"))?;
+    let pb::SearchQuery {
+        vector,
+        top_k,
+        filter_json,
+        ef,
+    } = query.ok_or_else(|| Error::invalid(field, "a query is required"))?;
     let filter = (!filter_json.is_empty())
         .then(|| payload_from_json(&format!("{field}.filter_json"), &filter_json))
         .transpose()?;
@@ -178,9 +206,16 @@ fn write_to_pb(ack: WriteAck) -> pb::WriteResponse {
 
 #[tonic::async_trait]
 impl Hyperspace for GrpcApi {
-    async fn get_digest(&self, req: Request<pb::DigestRequest>) -> Result<Response<pb::DigestResponse>, Status> {
+    async fn get_digest(
+        &self,
+        req: Request<pb::DigestRequest>,
+    ) -> Result<Response<pb::DigestResponse>, Status> {
         let pb::DigestRequest { collection } = req.into_inner();
-        let name = if collection.is_empty() { "default".to_string() } else { collection };
+        let name = if collection.is_empty() {
+            "default".to_string()
+        } else {
+            collection
+        };
         self.call("GetDigest", move |e| {
             let view = e.digest(&name)?;
             Ok(pb::DigestResponse {
@@ -195,8 +230,15 @@ impl Hyperspace for GrpcApi {
         .await
     }
 
-    async fn create_collection(&self, req: Request<pb::CreateCollectionRequest>) -> Result<Response<pb::CollectionInfo>, Status> {
-        let pb::CreateCollectionRequest { name, dimension, metric } = req.into_inner();
+    async fn create_collection(
+        &self,
+        req: Request<pb::CreateCollectionRequest>,
+    ) -> Result<Response<pb::CollectionInfo>, Status> {
+        let pb::CreateCollectionRequest {
+            name,
+            dimension,
+            metric,
+        } = req.into_inner();
         self.call("CreateCollection", move |e| {
             let spec = CollectionSpec {
                 name: name.clone(),
@@ -209,7 +251,10 @@ impl Hyperspace for GrpcApi {
         .await
     }
 
-    async fn drop_collection(&self, req: Request<pb::CollectionRequest>) -> Result<Response<pb::DropCollectionResponse>, Status> {
+    async fn drop_collection(
+        &self,
+        req: Request<pb::CollectionRequest>,
+    ) -> Result<Response<pb::DropCollectionResponse>, Status> {
         let pb::CollectionRequest { name } = req.into_inner();
         self.call("DropCollection", move |e| {
             let ack = e.drop_collection(&name)?;
@@ -221,13 +266,21 @@ impl Hyperspace for GrpcApi {
         .await
     }
 
-    async fn get_collection(&self, req: Request<pb::CollectionRequest>) -> Result<Response<pb::CollectionInfo>, Status> {
+    async fn get_collection(
+        &self,
+        req: Request<pb::CollectionRequest>,
+    ) -> Result<Response<pb::CollectionInfo>, Status> {
         let pb::CollectionRequest { name } = req.into_inner();
-        self.call("GetCollection", move |e| Ok(info_to_pb(e.collection(&name)?.info())))
-            .await
+        self.call("GetCollection", move |e| {
+            Ok(info_to_pb(e.collection(&name)?.info()))
+        })
+        .await
     }
 
-    async fn list_collections(&self, req: Request<pb::ListCollectionsRequest>) -> Result<Response<pb::ListCollectionsResponse>, Status> {
+    async fn list_collections(
+        &self,
+        req: Request<pb::ListCollectionsRequest>,
+    ) -> Result<Response<pb::ListCollectionsResponse>, Status> {
         let pb::ListCollectionsRequest {} = req.into_inner();
         self.call("ListCollections", |e| {
             Ok(pb::ListCollectionsResponse {
@@ -237,7 +290,10 @@ impl Hyperspace for GrpcApi {
         .await
     }
 
-    async fn upsert(&self, req: Request<pb::UpsertRequest>) -> Result<Response<pb::WriteResponse>, Status> {
+    async fn upsert(
+        &self,
+        req: Request<pb::UpsertRequest>,
+    ) -> Result<Response<pb::WriteResponse>, Status> {
         let pb::UpsertRequest { collection, points } = req.into_inner();
         self.call("Upsert", move |e| {
             let points = points
@@ -250,19 +306,32 @@ impl Hyperspace for GrpcApi {
         .await
     }
 
-    async fn delete(&self, req: Request<pb::DeleteRequest>) -> Result<Response<pb::WriteResponse>, Status> {
+    async fn delete(
+        &self,
+        req: Request<pb::DeleteRequest>,
+    ) -> Result<Response<pb::WriteResponse>, Status> {
         let pb::DeleteRequest { collection, ids } = req.into_inner();
-        self.call("Delete", move |e| e.delete(&collection, ids).map(write_to_pb))
-            .await
+        self.call("Delete", move |e| {
+            e.delete(&collection, ids).map(write_to_pb)
+        })
+        .await
     }
 
     async fn get(&self, req: Request<pb::GetPointRequest>) -> Result<Response<pb::Point>, Status> {
         let pb::GetPointRequest { collection, id } = req.into_inner();
-        self.call("Get", move |e| e.get(&collection, id).map(point_to_pb)).await
+        self.call("Get", move |e| e.get(&collection, id).map(point_to_pb))
+            .await
     }
 
-    async fn scroll(&self, req: Request<pb::ScrollRequest>) -> Result<Response<pb::ScrollResponse>, Status> {
-        let pb::ScrollRequest { collection, after, limit } = req.into_inner();
+    async fn scroll(
+        &self,
+        req: Request<pb::ScrollRequest>,
+    ) -> Result<Response<pb::ScrollResponse>, Status> {
+        let pb::ScrollRequest {
+            collection,
+            after,
+            limit,
+        } = req.into_inner();
         self.call("Scroll", move |e| {
             let page = e.scroll(&collection, after, limit.map(|l| l as usize))?;
             Ok(pb::ScrollResponse {
@@ -273,7 +342,10 @@ impl Hyperspace for GrpcApi {
         .await
     }
 
-    async fn search(&self, req: Request<pb::SearchRequest>) -> Result<Response<pb::SearchResponse>, Status> {
+    async fn search(
+        &self,
+        req: Request<pb::SearchRequest>,
+    ) -> Result<Response<pb::SearchResponse>, Status> {
         let pb::SearchRequest { collection, query } = req.into_inner();
         self.call("Search", move |e| {
             let query = query_from_pb("query", query)?;
@@ -282,8 +354,14 @@ impl Hyperspace for GrpcApi {
         .await
     }
 
-    async fn search_batch(&self, req: Request<pb::SearchBatchRequest>) -> Result<Response<pb::SearchBatchResponse>, Status> {
-        let pb::SearchBatchRequest { collection, queries } = req.into_inner();
+    async fn search_batch(
+        &self,
+        req: Request<pb::SearchBatchRequest>,
+    ) -> Result<Response<pb::SearchBatchResponse>, Status> {
+        let pb::SearchBatchRequest {
+            collection,
+            queries,
+        } = req.into_inner();
         self.call("SearchBatch", move |e| {
             let queries = queries
                 .into_iter()
@@ -298,7 +376,10 @@ impl Hyperspace for GrpcApi {
         .await
     }
 
-    async fn list_bucket(&self, req: Request<pb::BucketRequest>) -> Result<Response<pb::BucketResponse>, Status> {
+    async fn list_bucket(
+        &self,
+        req: Request<pb::BucketRequest>,
+    ) -> Result<Response<pb::BucketResponse>, Status> {
         let pb::BucketRequest { collection, bucket } = req.into_inner();
         self.call("ListBucket", move |e| {
             let entries = e.bucket(&collection, u64::from(bucket))?;
@@ -313,7 +394,10 @@ impl Hyperspace for GrpcApi {
         .await
     }
 
-    async fn get_node_info(&self, req: Request<pb::NodeInfoRequest>) -> Result<Response<pb::NodeInfo>, Status> {
+    async fn get_node_info(
+        &self,
+        req: Request<pb::NodeInfoRequest>,
+    ) -> Result<Response<pb::NodeInfo>, Status> {
         let pb::NodeInfoRequest {} = req.into_inner();
         let advertise = self.ctx.advertise.clone();
         self.call("GetNodeInfo", move |e| {

@@ -104,9 +104,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
                 ApiError::new(ErrorCode::InvalidArgument, rejection.body_text())
             }
         })?;
-        serde_json::from_slice(&bytes)
-            .map(Body)
-            .map_err(|e| ApiError::new(ErrorCode::InvalidArgument, format!("invalid JSON body: {e}")))
+        serde_json::from_slice(&bytes).map(Body).map_err(|e| {
+            ApiError::new(
+                ErrorCode::InvalidArgument,
+                format!("invalid JSON body: {e}"),
+            )
+        })
     }
 }
 
@@ -117,8 +120,14 @@ fn parse_u64(field: &str, text: &str) -> Result<u64, Error> {
 
 pub fn router(ctx: NodeContext, metrics_handle: PrometheusHandle) -> Router {
     let api = Router::new()
-        .route("/collections", get(list_collections).post(create_collection))
-        .route("/collections/{name}", get(collection_info).delete(drop_collection))
+        .route(
+            "/collections",
+            get(list_collections).post(create_collection),
+        )
+        .route(
+            "/collections/{name}",
+            get(collection_info).delete(drop_collection),
+        )
         .route("/collections/{name}/digest", get(digest))
         .route("/collections/{name}/points", get(scroll).put(upsert))
         .route("/collections/{name}/points/delete", post(delete_points))
@@ -127,7 +136,7 @@ pub fn router(ctx: NodeContext, metrics_handle: PrometheusHandle) -> Router {
         .route("/collections/{name}/search/batch", post(search_batch))
         .route("/collections/{name}/buckets/{bucket}", get(bucket))
         .route("/node", get(node))
-        .route("/cluster", get(node))
+        .route("/cluster", get(cluster))
         .route("/openapi.json", get(openapi))
         .route("/debug/wal/fail", post(debug_wal_fail))
         .route_layer(middleware::from_fn_with_state(ctx.clone(), require_key));
@@ -136,7 +145,12 @@ pub fn router(ctx: NodeContext, metrics_handle: PrometheusHandle) -> Router {
     }
     let metrics_route = get(move || {
         let handle = metrics_handle.clone();
-        async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()) }
+        async move {
+            (
+                [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                handle.render(),
+            )
+        }
     });
     Router::new()
         .nest("/api", api)
@@ -145,7 +159,10 @@ pub fn router(ctx: NodeContext, metrics_handle: PrometheusHandle) -> Router {
         .route("/metrics", metrics_route)
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route")
+            ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                "method not allowed on this route",
+            )
         })
         .layer(middleware::from_fn(observe))
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
@@ -161,7 +178,10 @@ async fn observe(req: Request, next: Next) -> Response {
     let route = route_label(req.uri().path());
     let started = Instant::now();
     let response = U64_AS_STRING.scope(as_string, next.run(req)).await;
-    let code = response.extensions().get::<ErrorCode>().map_or("ok", |c| c.as_str());
+    let code = response
+        .extensions()
+        .get::<ErrorCode>()
+        .map_or("ok", |c| c.as_str());
     metrics::request("http", route, code, started.elapsed());
     response
 }
@@ -212,7 +232,9 @@ async fn openapi() -> Json<serde_json::Value> {
 }
 
 #[utoipa::path(get, path = "/api/collections", responses((status = 200, description = "every collection")))]
-pub async fn list_collections(State(ctx): State<NodeContext>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn list_collections(
+    State(ctx): State<NodeContext>,
+) -> ApiResult<Json<serde_json::Value>> {
     let list = ctx.run(|e| Ok(e.list_collections())).await?;
     let list: Vec<CollectionJson> = list.into_iter().map(Into::into).collect();
     Ok(Json(json!({ "collections": list })))
@@ -241,13 +263,19 @@ pub async fn create_collection(
 }
 
 #[utoipa::path(get, path = "/api/collections/{name}", responses((status = 200, body = CollectionJson)))]
-pub async fn collection_info(State(ctx): State<NodeContext>, Path(name): Path<String>) -> ApiResult<Json<CollectionJson>> {
+pub async fn collection_info(
+    State(ctx): State<NodeContext>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<CollectionJson>> {
     let info = ctx.run(move |e| Ok(e.collection(&name)?.info())).await?;
     Ok(Json(info.into()))
 }
 
 #[utoipa::path(delete, path = "/api/collections/{name}", responses((status = 200, body = WriteJson)))]
-pub async fn drop_collection(State(ctx): State<NodeContext>, Path(name): Path<String>) -> ApiResult<Json<WriteJson>> {
+pub async fn drop_collection(
+    State(ctx): State<NodeContext>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<WriteJson>> {
     let ack = ctx.run(move |e| e.drop_collection(&name)).await?;
     Ok(Json(WriteJson {
         upserted: None,
@@ -258,7 +286,10 @@ pub async fn drop_collection(State(ctx): State<NodeContext>, Path(name): Path<St
 }
 
 #[utoipa::path(get, path = "/api/collections/{name}/digest", responses((status = 200, body = DigestJson)))]
-pub async fn digest(State(ctx): State<NodeContext>, Path(name): Path<String>) -> ApiResult<Json<DigestJson>> {
+pub async fn digest(
+    State(ctx): State<NodeContext>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<DigestJson>> {
     Ok(Json(ctx.run(move |e| e.digest(&name)).await?.into()))
 }
 
@@ -297,7 +328,10 @@ pub async fn delete_points(
 }
 
 #[utoipa::path(get, path = "/api/collections/{name}/points/{id}", responses((status = 200, body = PointJson)))]
-pub async fn get_point(State(ctx): State<NodeContext>, Path((name, id)): Path<(String, String)>) -> ApiResult<Json<PointJson>> {
+pub async fn get_point(
+    State(ctx): State<NodeContext>,
+    Path((name, id)): Path<(String, String)>,
+) -> ApiResult<Json<PointJson>> {
     let id = parse_u64("id", &id)?;
     Ok(Json(ctx.run(move |e| e.get(&name, id)).await?.into()))
 }
@@ -310,14 +344,22 @@ pub async fn scroll(
     Path(name): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let after = query.get("after").map(|a| parse_u64("after", a)).transpose()?;
+    let after = query
+        .get("after")
+        .map(|a| parse_u64("after", a))
+        .transpose()?;
     let limit = query
         .get("limit")
-        .map(|l| l.parse::<usize>().map_err(|_| Error::invalid("limit", format!("{l:?} is not a positive integer"))))
+        .map(|l| {
+            l.parse::<usize>()
+                .map_err(|_| Error::invalid("limit", format!("{l:?} is not a positive integer")))
+        })
         .transpose()?;
     let page = ctx.run(move |e| e.scroll(&name, after, limit)).await?;
     let points: Vec<PointJson> = page.points.into_iter().map(Into::into).collect();
-    Ok(Json(json!({"points": points, "next_after": page.next_after.map(U64)})))
+    Ok(Json(
+        json!({"points": points, "next_after": page.next_after.map(U64)}),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/collections/{name}/search", request_body = SearchBody,
@@ -340,7 +382,11 @@ pub async fn search_batch(
     Path(name): Path<String>,
     Body(body): Body<SearchBatchBody>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let queries: Vec<_> = body.searches.into_iter().map(SearchBody::into_query).collect();
+    let queries: Vec<_> = body
+        .searches
+        .into_iter()
+        .map(SearchBody::into_query)
+        .collect();
     let results = ctx.run(move |e| e.search_batch(&name, &queries)).await?;
     let results: Vec<Vec<ScoredJson>> = results
         .into_iter()
@@ -359,15 +405,39 @@ pub async fn bucket(
     let entries = ctx.run(move |e| e.bucket(&name, bucket)).await?;
     let entries: Vec<BucketEntryJson> = entries
         .into_iter()
-        .map(|(id, hash)| BucketEntryJson { id: U64(id), entry_hash: U64(hash) })
+        .map(|(id, hash)| BucketEntryJson {
+            id: U64(id),
+            entry_hash: U64(hash),
+        })
         .collect();
     Ok(Json(json!({"bucket": bucket, "entries": entries})))
 }
 
 #[utoipa::path(get, path = "/api/node", responses((status = 200, body = NodeJson)))]
 pub async fn node(State(ctx): State<NodeContext>) -> ApiResult<Json<NodeJson>> {
+    Ok(Json(node_json(&ctx).await?))
+}
+
+/// This node's fields, the leader's addresses and the followers. Until replication exists
+/// every node is a leader without followers, so the leader is this node.
+#[utoipa::path(get, path = "/api/cluster", responses((status = 200, body = ClusterJson)))]
+pub async fn cluster(State(ctx): State<NodeContext>) -> ApiResult<Json<ClusterJson>> {
+    let node = node_json(&ctx).await?;
+    let leader = NodeAddressJson {
+        node_id: node.node_id.clone(),
+        http_addr: node.http_addr.clone(),
+        grpc_addr: node.grpc_addr.clone(),
+    };
+    Ok(Json(ClusterJson {
+        node,
+        leader,
+        followers: Vec::new(),
+    }))
+}
+
+async fn node_json(ctx: &NodeContext) -> ApiResult<NodeJson> {
     let status = ctx.run(|e| Ok(e.status())).await?;
-    Ok(Json(NodeJson {
+    Ok(NodeJson {
         node_id: status.node_id,
         role: status.role.as_str(),
         version: env!("CARGO_PKG_VERSION"),
@@ -375,7 +445,7 @@ pub async fn node(State(ctx): State<NodeContext>) -> ApiResult<Json<NodeJson>> {
         grpc_addr: ctx.advertise.grpc_addr.clone(),
         last_lsn: U64(status.last_lsn),
         logical_clock: U64(status.logical_clock),
-    }))
+    })
 }
 
 /// Fault injection (only with `--enable-fault-injection`): the next WAL write fails.

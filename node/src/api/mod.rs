@@ -50,9 +50,12 @@ impl NodeContext {
     }
 
     pub fn engine(&self) -> Result<Arc<Engine>> {
-        self.engine.get().cloned().ok_or_else(|| Error::Unavailable {
-            reason: "the node is still recovering".into(),
-        })
+        self.engine
+            .get()
+            .cloned()
+            .ok_or_else(|| Error::Unavailable {
+                reason: "the node is still recovering".into(),
+            })
     }
 
     /// Marks the node ready: recovery done and both listeners serving.

@@ -23,16 +23,41 @@ pub const ROUTES: &[&str] = &[
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "HyperspaceDB node REST API", description = "DESIGN.md §5. u64 values are JSON numbers, or decimal strings with ?u64=string."),
+    info(
+        title = "HyperspaceDB node REST API",
+        description = "DESIGN.md §5. u64 values are JSON numbers, or decimal strings with ?u64=string."
+    ),
     paths(
-        http::list_collections, http::create_collection, http::collection_info,
-        http::drop_collection, http::digest, http::upsert, http::delete_points, http::get_point,
-        http::scroll, http::search, http::search_batch, http::bucket, http::node
+        http::list_collections,
+        http::create_collection,
+        http::collection_info,
+        http::drop_collection,
+        http::digest,
+        http::upsert,
+        http::delete_points,
+        http::get_point,
+        http::scroll,
+        http::search,
+        http::search_batch,
+        http::bucket,
+        http::node,
+        http::cluster
     ),
     components(schemas(
-        wire::CreateCollectionBody, wire::UpsertBody, wire::PointBody, wire::DeleteBody,
-        wire::SearchBody, wire::SearchBatchBody, wire::CollectionJson, wire::PointJson,
-        wire::DigestJson, wire::WriteJson, wire::NodeJson
+        wire::CreateCollectionBody,
+        wire::UpsertBody,
+        wire::PointBody,
+        wire::DeleteBody,
+        wire::SearchBody,
+        wire::SearchBatchBody,
+        wire::CollectionJson,
+        wire::PointJson,
+        wire::DigestJson,
+        wire::WriteJson,
+        wire::NodeJson,
+        wire::ClusterJson,
+        wire::NodeAddressJson,
+        wire::FollowerJson
     ))
 )]
 struct ApiDoc;

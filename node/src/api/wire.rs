@@ -24,7 +24,10 @@ pub struct U64(pub u64);
 
 impl Serialize for U64 {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if U64_AS_STRING.try_with(|as_string| *as_string).unwrap_or(false) {
+        if U64_AS_STRING
+            .try_with(|as_string| *as_string)
+            .unwrap_or(false)
+        {
             s.collect_str(&self.0)
         } else {
             s.serialize_u64(self.0)
@@ -232,4 +235,32 @@ pub struct NodeJson {
     pub grpc_addr: String,
     pub last_lsn: U64,
     pub logical_clock: U64,
+}
+
+/// Where a node can be reached, as `/api/cluster` names the leader.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NodeAddressJson {
+    pub node_id: String,
+    pub http_addr: String,
+    pub grpc_addr: String,
+}
+
+/// A follower as the leader sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FollowerJson {
+    pub node_id: String,
+    pub http_addr: String,
+    pub grpc_addr: String,
+    pub connected: bool,
+    pub applied_lsn: U64,
+    pub lag_records: U64,
+}
+
+/// `/api/cluster`: this node's fields, the leader and the followers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClusterJson {
+    #[serde(flatten)]
+    pub node: NodeJson,
+    pub leader: NodeAddressJson,
+    pub followers: Vec<FollowerJson>,
 }

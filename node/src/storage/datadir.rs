@@ -85,8 +85,10 @@ pub fn write_durably(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
     let context = |what: &str| format!("{what} {}", tmp.display());
     let mut file = File::create(&tmp).map_err(|e| Error::io(context("creating"), e))?;
-    file.write_all(bytes).map_err(|e| Error::io(context("writing"), e))?;
-    file.sync_all().map_err(|e| Error::io(context("syncing"), e))?;
+    file.write_all(bytes)
+        .map_err(|e| Error::io(context("writing"), e))?;
+    file.sync_all()
+        .map_err(|e| Error::io(context("syncing"), e))?;
     fs::rename(&tmp, path).map_err(|e| Error::io(context("renaming"), e))?;
     sync_dir(path.parent().unwrap_or(Path::new(".")))
 }

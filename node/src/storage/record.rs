@@ -28,9 +28,17 @@ pub struct Record {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
     CreateCollection(CollectionSpec),
-    DropCollection { name: String },
-    Upsert { collection: String, points: Vec<Point> },
-    Delete { collection: String, ids: Vec<u64> },
+    DropCollection {
+        name: String,
+    },
+    Upsert {
+        collection: String,
+        points: Vec<Point>,
+    },
+    Delete {
+        collection: String,
+        ids: Vec<u64>,
+    },
 }
 
 impl Op {
@@ -77,10 +85,22 @@ impl StoredPoint {
 
 #[derive(Serialize, Deserialize)]
 enum WireOp {
-    CreateCollection { name: String, dimension: u32, metric: String },
-    DropCollection { name: String },
-    Upsert { collection: String, points: Vec<StoredPoint> },
-    Delete { collection: String, ids: Vec<u64> },
+    CreateCollection {
+        name: String,
+        dimension: u32,
+        metric: String,
+    },
+    DropCollection {
+        name: String,
+    },
+    Upsert {
+        collection: String,
+        points: Vec<StoredPoint>,
+    },
+    Delete {
+        collection: String,
+        ids: Vec<u64>,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -128,7 +148,11 @@ pub fn decode(lsn: u64, bytes: &[u8]) -> Result<Record> {
         return Err(corrupt(format!("unknown body version {}", wire.version)));
     }
     let op = match wire.op {
-        WireOp::CreateCollection { name, dimension, metric } => {
+        WireOp::CreateCollection {
+            name,
+            dimension,
+            metric,
+        } => {
             let metric = Metric::parse(&metric)
                 .ok_or_else(|| corrupt(format!("unknown metric {metric}")))?;
             Op::CreateCollection(CollectionSpec {

@@ -66,7 +66,8 @@ pub fn write(root: &Path, image: &SnapshotImage) -> Result<PathBuf> {
     fs::create_dir_all(root).map_err(|e| Error::io(format!("creating {}", root.display()), e))?;
     let tmp = root.join(format!("{}.tmp", dir_name(image.lsn)));
     if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(|e| Error::io(format!("removing {}", tmp.display()), e))?;
+        fs::remove_dir_all(&tmp)
+            .map_err(|e| Error::io(format!("removing {}", tmp.display()), e))?;
     }
     fs::create_dir(&tmp).map_err(|e| Error::io(format!("creating {}", tmp.display()), e))?;
     for collection in &image.collections {
@@ -82,7 +83,11 @@ pub fn write(root: &Path, image: &SnapshotImage) -> Result<PathBuf> {
     let manifest = Manifest {
         lsn: image.lsn,
         clock: image.clock,
-        collections: image.collections.iter().map(|c| c.spec.name.clone()).collect(),
+        collections: image
+            .collections
+            .iter()
+            .map(|c| c.spec.name.clone())
+            .collect(),
     };
     write_file(&tmp.join("MANIFEST"), &manifest)?;
     sync_dir(&tmp)?;
@@ -103,7 +108,9 @@ fn write_file<T: Serialize>(path: &Path, body: &T) -> Result<()> {
         .and_then(|()| out.write_all(&bytes))
         .and_then(|()| out.flush())
         .map_err(|e| Error::io(context(), e))?;
-    out.get_ref().sync_all().map_err(|e| Error::io(context(), e))
+    out.get_ref()
+        .sync_all()
+        .map_err(|e| Error::io(context(), e))
 }
 
 fn read_file<T: DeserializeOwned>(path: &Path) -> Result<T> {
@@ -123,7 +130,10 @@ fn read_file<T: DeserializeOwned>(path: &Path) -> Result<T> {
     let len = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
     let body = &bytes[HEADER_BYTES..];
     if body.len() as u64 != len {
-        return Err(corrupt(format!("body is {} bytes, header says {len}", body.len())));
+        return Err(corrupt(format!(
+            "body is {} bytes, header says {len}",
+            body.len()
+        )));
     }
     if crc32fast::hash(body) != crc {
         return Err(corrupt("checksum mismatch".into()));

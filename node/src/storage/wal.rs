@@ -18,7 +18,9 @@
 //! * A new segment is created atomically: header written to `{name}.tmp`, fsynced,
 //!   renamed to `{name}`, directory fsynced. Before appends switch to a new segment
 //!   the old one is fsynced in full. A new frame goes to a new segment when the
-//!   active one already holds a frame and would grow past `segment_bytes_max`.
+//!   active one already holds a frame and would grow past `segment_bytes_max`, or
+//!   when [`Wal::rotate`] was called while it held a frame (the engine does so at
+//!   each snapshot, so the segments the snapshot covers can be removed).
 //!
 //! # Recovery rule ([`Wal::open`])
 //!
@@ -776,6 +778,19 @@ impl Wal {
         })
     }
 
+    /// Starts a new segment at `last_lsn() + 1` (after fsyncing the active one in full)
+    /// if the active segment holds a frame; afterwards every record so far lies in
+    /// segments that [`Wal::remove_segments_through`] can delete.
+    pub fn rotate(&self) -> Result<(), WalError> {
+        let mut a = self.shared.active.lock();
+        self.shared.check_poisoned()?;
+        if a.len <= HEADER_LEN as u64 {
+            return Ok(());
+        }
+        let next_lsn = self.shared.last_lsn.load(Ordering::Acquire) + 1;
+        self.shared.rotate(&mut a, next_lsn)
+    }
+
     /// Deletes whole segments all of whose records have `lsn <=` the given LSN (never
     /// the active segment); returns how many were removed.
     pub fn remove_segments_through(&self, lsn: u64) -> Result<usize, WalError> {
@@ -995,6 +1010,29 @@ mod tests {
         assert_eq!((rec.last_lsn, rec.first_lsn, wal.last_lsn()), (20, 1, 20));
         assert_eq!(records(&wal, 1), expected(1..=20));
         assert_eq!(wal.append(b"x").unwrap(), 21);
+    }
+
+    #[test]
+    fn rotate_on_demand_lets_covered_segments_go() {
+        // rotate() starts a segment only after a frame; then removal frees all before it.
+        let dir = tempfile::tempdir().unwrap();
+        let (wal, _) = open(dir.path(), SEGMENT_BYTES_MAX_DEFAULT).unwrap();
+        fill(&wal, 1..=5);
+        wal.rotate().unwrap();
+        wal.rotate().unwrap();
+        assert_eq!(wal.durable_lsn(), 5, "rotation fsyncs the old segment");
+        let names: Vec<u64> = list_segments(dir.path())
+            .unwrap()
+            .iter()
+            .map(|s| s.0)
+            .collect();
+        assert_eq!(names, vec![1, 6]);
+        assert_eq!(wal.remove_segments_through(5).unwrap(), 1);
+        drop(wal);
+        let (wal, rec) = open(dir.path(), SEGMENT_BYTES_MAX_DEFAULT).unwrap();
+        assert_eq!((rec.last_lsn, rec.first_lsn), (5, 0));
+        assert_eq!(wal.append(&body(6)).unwrap(), 6);
+        assert_eq!(records(&wal, 6), expected(6..=6));
     }
 
     #[test]

@@ -56,7 +56,10 @@ pub type Result<T> = std::result::Result<T, SdkError>;
 pub struct ApiKeyInterceptor(Option<MetadataValue<tonic::metadata::Ascii>>);
 
 impl tonic::service::Interceptor for ApiKeyInterceptor {
-    fn call(&mut self, mut req: tonic::Request<()>) -> std::result::Result<tonic::Request<()>, tonic::Status> {
+    fn call(
+        &mut self,
+        mut req: tonic::Request<()>,
+    ) -> std::result::Result<tonic::Request<()>, tonic::Status> {
         if let Some(key) = &self.0 {
             req.metadata_mut().insert("x-api-key", key.clone());
         }
@@ -107,7 +110,10 @@ fn query_to_pb(q: Query) -> pb::SearchQuery {
     pb::SearchQuery {
         vector: q.vector,
         top_k: q.top_k,
-        filter_json: q.filter.map(|f| Value::Object(f).to_string()).unwrap_or_default(),
+        filter_json: q
+            .filter
+            .map(|f| Value::Object(f).to_string())
+            .unwrap_or_default(),
         ef: q.ef,
     }
 }
@@ -160,7 +166,12 @@ impl Client {
         Ok(self.inner.get_digest(request).await?.into_inner())
     }
 
-    pub async fn create_collection(&mut self, name: &str, dimension: u32, metric: &str) -> Result<CollectionInfo> {
+    pub async fn create_collection(
+        &mut self,
+        name: &str,
+        dimension: u32,
+        metric: &str,
+    ) -> Result<CollectionInfo> {
         let request = pb::CreateCollectionRequest {
             name: name.into(),
             dimension,
@@ -182,7 +193,10 @@ impl Client {
     }
 
     pub async fn list_collections(&mut self) -> Result<Vec<CollectionInfo>> {
-        let response = self.inner.list_collections(pb::ListCollectionsRequest {}).await?;
+        let response = self
+            .inner
+            .list_collections(pb::ListCollectionsRequest {})
+            .await?;
         Ok(response.into_inner().collections)
     }
 
@@ -219,14 +233,23 @@ impl Client {
     }
 
     /// One page of points in id order after `after`; returns the points and the next cursor.
-    pub async fn scroll(&mut self, collection: &str, after: Option<u64>, limit: u32) -> Result<(Vec<Point>, Option<u64>)> {
+    pub async fn scroll(
+        &mut self,
+        collection: &str,
+        after: Option<u64>,
+        limit: u32,
+    ) -> Result<(Vec<Point>, Option<u64>)> {
         let request = pb::ScrollRequest {
             collection: collection.into(),
             after,
             limit: Some(limit),
         };
         let page = self.inner.scroll(request).await?.into_inner();
-        let points = page.points.into_iter().map(point_of).collect::<Result<_>>()?;
+        let points = page
+            .points
+            .into_iter()
+            .map(point_of)
+            .collect::<Result<_>>()?;
         Ok((points, page.next_after))
     }
 
@@ -239,7 +262,11 @@ impl Client {
     }
 
     /// Many queries in one call, answered in order.
-    pub async fn search_batch(&mut self, collection: &str, queries: Vec<Query>) -> Result<Vec<Vec<ScoredPoint>>> {
+    pub async fn search_batch(
+        &mut self,
+        collection: &str,
+        queries: Vec<Query>,
+    ) -> Result<Vec<Vec<ScoredPoint>>> {
         let request = pb::SearchBatchRequest {
             collection: collection.into(),
             queries: queries.into_iter().map(query_to_pb).collect(),
@@ -255,10 +282,18 @@ impl Client {
             bucket,
         };
         let response = self.inner.list_bucket(request).await?.into_inner();
-        Ok(response.entries.into_iter().map(|e| (e.id, e.entry_hash)).collect())
+        Ok(response
+            .entries
+            .into_iter()
+            .map(|e| (e.id, e.entry_hash))
+            .collect())
     }
 
     pub async fn node_info(&mut self) -> Result<NodeInfo> {
-        Ok(self.inner.get_node_info(pb::NodeInfoRequest {}).await?.into_inner())
+        Ok(self
+            .inner
+            .get_node_info(pb::NodeInfoRequest {})
+            .await?
+            .into_inner())
     }
 }
