@@ -21,14 +21,21 @@ fn open(dir: &Path) -> Arc<Engine> {
 }
 
 fn spec(name: &str, dimension: usize, metric: Metric) -> CollectionSpec {
-    CollectionSpec { name: name.into(), dimension, metric }
+    CollectionSpec {
+        name: name.into(),
+        dimension,
+        metric,
+    }
 }
 
 fn points(ids: std::ops::Range<u64>, data: &mut Clustered) -> Vec<Point> {
     ids.map(|id| Point {
         id,
         vector: data.point(),
-        payload: json!({"n": id, "even": id % 2 == 0}).as_object().unwrap().clone(),
+        payload: json!({"n": id, "even": id % 2 == 0})
+            .as_object()
+            .unwrap()
+            .clone(),
     })
     .collect()
 }
@@ -37,7 +44,12 @@ fn points(ids: std::ops::Range<u64>, data: &mut Clustered) -> Vec<Point> {
 fn state(engine: &Engine, name: &str) -> (u64, u64, u64, Vec<Point>) {
     let view = engine.digest(name).unwrap();
     let page = engine.scroll(name, None, Some(10_000)).unwrap();
-    (view.logical_clock, view.digest.state_hash(), view.digest.count(), page.points)
+    (
+        view.logical_clock,
+        view.digest.state_hash(),
+        view.digest.count(),
+        page.points,
+    )
 }
 
 // Proves a reopened engine has the same points, digest, clocks and LSN as before, whether it
@@ -47,8 +59,12 @@ fn recovery_reproduces_state_with_and_without_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let mut data = Clustered::new(3, 8, 4);
     let engine = open(dir.path());
-    engine.create_collection(spec("a", 8, Metric::Cosine)).unwrap();
-    engine.create_collection(spec("gone", 2, Metric::L2)).unwrap();
+    engine
+        .create_collection(spec("a", 8, Metric::Cosine))
+        .unwrap();
+    engine
+        .create_collection(spec("gone", 2, Metric::L2))
+        .unwrap();
     engine.upsert("a", points(0..300, &mut data)).unwrap();
     engine.drop_collection("gone").unwrap();
     let snapshot_lsn = engine.snapshot().unwrap();
@@ -62,10 +78,17 @@ fn recovery_reproduces_state_with_and_without_snapshot() {
     assert_eq!(state(&engine, "a"), before);
     assert_eq!(engine.status(), status);
     assert!(snapshot_lsn < status.last_lsn);
-    assert!(matches!(engine.digest("gone"), Err(Error::CollectionNotFound { .. })));
+    assert!(matches!(
+        engine.digest("gone"),
+        Err(Error::CollectionNotFound { .. })
+    ));
     let ack = engine.upsert("a", points(400..401, &mut data)).unwrap();
     assert_eq!(ack.lsn, status.last_lsn + 1, "LSNs continue after recovery");
-    assert_eq!(ack.logical_clock, status.logical_clock + 1, "the clock continues");
+    assert_eq!(
+        ack.logical_clock,
+        status.logical_clock + 1,
+        "the clock continues"
+    );
 }
 
 // Proves a refused write changes nothing: no LSN, no tick, same digest.
@@ -73,11 +96,23 @@ fn recovery_reproduces_state_with_and_without_snapshot() {
 fn refused_write_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let engine = open(dir.path());
-    engine.create_collection(spec("c", 3, Metric::Poincare)).unwrap();
+    engine
+        .create_collection(spec("c", 3, Metric::Poincare))
+        .unwrap();
     let before = (engine.status(), state(&engine, "c"));
-    let outside = Point { id: 1, vector: vec![0.9, 0.9, 0.0], payload: Default::default() };
-    assert!(matches!(engine.upsert("c", vec![outside]), Err(Error::InvalidArgument { .. })));
-    assert!(matches!(engine.upsert("c", vec![]), Err(Error::InvalidArgument { .. })));
+    let outside = Point {
+        id: 1,
+        vector: vec![0.9, 0.9, 0.0],
+        payload: Default::default(),
+    };
+    assert!(matches!(
+        engine.upsert("c", vec![outside]),
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        engine.upsert("c", vec![]),
+        Err(Error::InvalidArgument { .. })
+    ));
     assert!(matches!(
         engine.create_collection(spec("c", 3, Metric::L2)),
         Err(Error::CollectionExists { .. })
@@ -97,12 +132,20 @@ fn flat_to_hnsw_switch_keeps_search_exact_for_stored_points() {
     engine.upsert("h", all.clone()).unwrap();
     assert_eq!(engine.collection("h").unwrap().info().index, "hnsw");
     for point in all.iter().step_by(97) {
-        let query = SearchQuery { vector: point.vector.clone(), top_k: 3, filter: None, ef: None };
+        let query = SearchQuery {
+            vector: point.vector.clone(),
+            top_k: 3,
+            filter: None,
+            ef: None,
+        };
         let hits = engine.search("h", &query).unwrap();
         assert_eq!(hits[0].id, point.id);
         assert_eq!(hits[0].score, 0.0);
         let even = json!({"even": true}).as_object().unwrap().clone();
-        let filtered = SearchQuery { filter: Some(even), ..query };
+        let filtered = SearchQuery {
+            filter: Some(even),
+            ..query
+        };
         let hits = engine.search("h", &filtered).unwrap();
         assert!(hits.iter().all(|h| h.id % 2 == 0), "{hits:?}");
         assert_eq!(hits.len(), 3);

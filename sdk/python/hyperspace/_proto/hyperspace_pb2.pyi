@@ -1,0 +1,237 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class DigestRequest(_message.Message):
+    __slots__ = ("collection",)
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    def __init__(self, collection: _Optional[str] = ...) -> None: ...
+
+class DigestResponse(_message.Message):
+    __slots__ = ("logical_clock", "state_hash", "buckets", "count", "bucket_counts", "collection_name")
+    LOGICAL_CLOCK_FIELD_NUMBER: _ClassVar[int]
+    STATE_HASH_FIELD_NUMBER: _ClassVar[int]
+    BUCKETS_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_COUNTS_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    logical_clock: int
+    state_hash: int
+    buckets: _containers.RepeatedScalarFieldContainer[int]
+    count: int
+    bucket_counts: _containers.RepeatedScalarFieldContainer[int]
+    collection_name: str
+    def __init__(self, logical_clock: _Optional[int] = ..., state_hash: _Optional[int] = ..., buckets: _Optional[_Iterable[int]] = ..., count: _Optional[int] = ..., bucket_counts: _Optional[_Iterable[int]] = ..., collection_name: _Optional[str] = ...) -> None: ...
+
+class CreateCollectionRequest(_message.Message):
+    __slots__ = ("name", "dimension", "metric")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DIMENSION_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    dimension: int
+    metric: str
+    def __init__(self, name: _Optional[str] = ..., dimension: _Optional[int] = ..., metric: _Optional[str] = ...) -> None: ...
+
+class CollectionRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class CollectionInfo(_message.Message):
+    __slots__ = ("name", "dimension", "metric", "count", "logical_clock", "index")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DIMENSION_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    LOGICAL_CLOCK_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    dimension: int
+    metric: str
+    count: int
+    logical_clock: int
+    index: str
+    def __init__(self, name: _Optional[str] = ..., dimension: _Optional[int] = ..., metric: _Optional[str] = ..., count: _Optional[int] = ..., logical_clock: _Optional[int] = ..., index: _Optional[str] = ...) -> None: ...
+
+class DropCollectionResponse(_message.Message):
+    __slots__ = ("lsn", "logical_clock")
+    LSN_FIELD_NUMBER: _ClassVar[int]
+    LOGICAL_CLOCK_FIELD_NUMBER: _ClassVar[int]
+    lsn: int
+    logical_clock: int
+    def __init__(self, lsn: _Optional[int] = ..., logical_clock: _Optional[int] = ...) -> None: ...
+
+class ListCollectionsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListCollectionsResponse(_message.Message):
+    __slots__ = ("collections",)
+    COLLECTIONS_FIELD_NUMBER: _ClassVar[int]
+    collections: _containers.RepeatedCompositeFieldContainer[CollectionInfo]
+    def __init__(self, collections: _Optional[_Iterable[_Union[CollectionInfo, _Mapping]]] = ...) -> None: ...
+
+class Point(_message.Message):
+    __slots__ = ("id", "vector", "payload_json")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_JSON_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    vector: _containers.RepeatedScalarFieldContainer[float]
+    payload_json: str
+    def __init__(self, id: _Optional[int] = ..., vector: _Optional[_Iterable[float]] = ..., payload_json: _Optional[str] = ...) -> None: ...
+
+class UpsertRequest(_message.Message):
+    __slots__ = ("collection", "points")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    points: _containers.RepeatedCompositeFieldContainer[Point]
+    def __init__(self, collection: _Optional[str] = ..., points: _Optional[_Iterable[_Union[Point, _Mapping]]] = ...) -> None: ...
+
+class DeleteRequest(_message.Message):
+    __slots__ = ("collection", "ids")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, collection: _Optional[str] = ..., ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class WriteResponse(_message.Message):
+    __slots__ = ("count", "lsn", "logical_clock")
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    LSN_FIELD_NUMBER: _ClassVar[int]
+    LOGICAL_CLOCK_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    lsn: int
+    logical_clock: int
+    def __init__(self, count: _Optional[int] = ..., lsn: _Optional[int] = ..., logical_clock: _Optional[int] = ...) -> None: ...
+
+class GetPointRequest(_message.Message):
+    __slots__ = ("collection", "id")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    id: int
+    def __init__(self, collection: _Optional[str] = ..., id: _Optional[int] = ...) -> None: ...
+
+class ScrollRequest(_message.Message):
+    __slots__ = ("collection", "after", "limit")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    after: int
+    limit: int
+    def __init__(self, collection: _Optional[str] = ..., after: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ScrollResponse(_message.Message):
+    __slots__ = ("points", "next_after")
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_AFTER_FIELD_NUMBER: _ClassVar[int]
+    points: _containers.RepeatedCompositeFieldContainer[Point]
+    next_after: int
+    def __init__(self, points: _Optional[_Iterable[_Union[Point, _Mapping]]] = ..., next_after: _Optional[int] = ...) -> None: ...
+
+class SearchQuery(_message.Message):
+    __slots__ = ("vector", "top_k", "filter_json", "ef")
+    VECTOR_FIELD_NUMBER: _ClassVar[int]
+    TOP_K_FIELD_NUMBER: _ClassVar[int]
+    FILTER_JSON_FIELD_NUMBER: _ClassVar[int]
+    EF_FIELD_NUMBER: _ClassVar[int]
+    vector: _containers.RepeatedScalarFieldContainer[float]
+    top_k: int
+    filter_json: str
+    ef: int
+    def __init__(self, vector: _Optional[_Iterable[float]] = ..., top_k: _Optional[int] = ..., filter_json: _Optional[str] = ..., ef: _Optional[int] = ...) -> None: ...
+
+class SearchRequest(_message.Message):
+    __slots__ = ("collection", "query")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    query: SearchQuery
+    def __init__(self, collection: _Optional[str] = ..., query: _Optional[_Union[SearchQuery, _Mapping]] = ...) -> None: ...
+
+class ScoredPoint(_message.Message):
+    __slots__ = ("id", "score", "payload_json")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_JSON_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    score: float
+    payload_json: str
+    def __init__(self, id: _Optional[int] = ..., score: _Optional[float] = ..., payload_json: _Optional[str] = ...) -> None: ...
+
+class SearchResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[ScoredPoint]
+    def __init__(self, results: _Optional[_Iterable[_Union[ScoredPoint, _Mapping]]] = ...) -> None: ...
+
+class SearchBatchRequest(_message.Message):
+    __slots__ = ("collection", "queries")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    QUERIES_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    queries: _containers.RepeatedCompositeFieldContainer[SearchQuery]
+    def __init__(self, collection: _Optional[str] = ..., queries: _Optional[_Iterable[_Union[SearchQuery, _Mapping]]] = ...) -> None: ...
+
+class SearchBatchResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[SearchResponse]
+    def __init__(self, results: _Optional[_Iterable[_Union[SearchResponse, _Mapping]]] = ...) -> None: ...
+
+class BucketRequest(_message.Message):
+    __slots__ = ("collection", "bucket")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    bucket: int
+    def __init__(self, collection: _Optional[str] = ..., bucket: _Optional[int] = ...) -> None: ...
+
+class BucketEntry(_message.Message):
+    __slots__ = ("id", "entry_hash")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_HASH_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    entry_hash: int
+    def __init__(self, id: _Optional[int] = ..., entry_hash: _Optional[int] = ...) -> None: ...
+
+class BucketResponse(_message.Message):
+    __slots__ = ("bucket", "entries")
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    bucket: int
+    entries: _containers.RepeatedCompositeFieldContainer[BucketEntry]
+    def __init__(self, bucket: _Optional[int] = ..., entries: _Optional[_Iterable[_Union[BucketEntry, _Mapping]]] = ...) -> None: ...
+
+class NodeInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class NodeInfo(_message.Message):
+    __slots__ = ("node_id", "role", "version", "http_addr", "grpc_addr", "last_lsn", "logical_clock")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    HTTP_ADDR_FIELD_NUMBER: _ClassVar[int]
+    GRPC_ADDR_FIELD_NUMBER: _ClassVar[int]
+    LAST_LSN_FIELD_NUMBER: _ClassVar[int]
+    LOGICAL_CLOCK_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    role: str
+    version: str
+    http_addr: str
+    grpc_addr: str
+    last_lsn: int
+    logical_clock: int
+    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., version: _Optional[str] = ..., http_addr: _Optional[str] = ..., grpc_addr: _Optional[str] = ..., last_lsn: _Optional[int] = ..., logical_clock: _Optional[int] = ...) -> None: ...
