@@ -35,6 +35,8 @@ fn seeded_rng(test: &str) -> StdRng {
 
 /// A point as the ledger knows it: vector as f32 bits (exact) and payload; `None` = absent.
 type PointState = Option<(Vec<u32>, Value)>;
+/// Points as read back: id → (vector bits, payload).
+type Points = BTreeMap<u64, (Vec<u32>, Value)>;
 
 fn random_vector(rng: &mut StdRng) -> Vec<f32> {
     (0..DIM).map(|_| rng.random_range(-1.0f32..1.0)).collect()
@@ -67,7 +69,7 @@ fn upsert_one(base: &str, id: u64, vector: &[f32], payload: &Value) -> u64 {
 }
 
 /// Every point of the collection, by id.
-fn scroll_all(base: &str) -> BTreeMap<u64, (Vec<u32>, Value)> {
+fn scroll_all(base: &str) -> Points {
     let mut out = BTreeMap::new();
     let mut after: Option<u64> = None;
     loop {
@@ -227,7 +229,7 @@ fn fresh_client() -> reqwest::blocking::Client {
 // 1. SIGKILL loop
 // ---------------------------------------------------------------------------------------
 
-const KILLS: usize = 24;
+const KILLS: usize = 40;
 const IDS: u64 = 150;
 
 #[derive(Default)]
@@ -446,7 +448,7 @@ fn sigkill_loop_keeps_every_acknowledged_write() {
             let l = ledger.lock().unwrap();
             l.acked_writes >= before + 3 || lock.lock().unwrap().failure.is_some()
         });
-        std::thread::sleep(Duration::from_millis(rng.random_range(0..120)));
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..200)));
         node.kill9();
         {
             let mut c = lock.lock().unwrap();
@@ -810,7 +812,7 @@ fn sigterm_drains_and_exits_zero() {
     let data = dir.path().join("n");
     let (mut node, _) = node_with_points(&data, 1, &mut rng, &[]);
     let base = node.http();
-    let acked: Arc<Mutex<BTreeMap<u64, (Vec<u32>, Value)>>> = Arc::default();
+    let acked: Arc<Mutex<Points>> = Arc::default();
     let writer_thread = {
         let (base, acked) = (base.clone(), acked.clone());
         let mut rng = StdRng::seed_from_u64(rng.random());

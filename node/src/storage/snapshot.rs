@@ -159,7 +159,7 @@ fn complete_snapshots(root: &Path) -> Result<Vec<(u64, PathBuf)>> {
             found.push((lsn, entry.path()));
         }
     }
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|(lsn, _)| std::cmp::Reverse(*lsn));
     Ok(found)
 }
 
