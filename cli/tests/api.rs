@@ -5,88 +5,65 @@ mod common;
 mod support;
 
 use common::*;
-use hyperspace_sdk::{Client, Point, Query};
-use serde_json::{json, Map, Value};
+use hyperspace_sdk::{Client, Point, Query, SdkError};
+use serde_json::{json, Value};
 use support::*;
 
 const BIG_ID: u64 = (1 << 53) + 1;
 
-/// Points whose vectors need exact round trips: -0.0, a subnormal, values with no short
-/// decimal form; ids above 2^53 given as a number and as a string.
+/// Points whose vectors need exact round trips (-0.0, a subnormal, values without a short
+/// decimal form) and ids above 2^53, given as a number and as a string.
 fn sample_points() -> Value {
     json!([
-        {"id": 5, "vector": [0.1, -0.0, 1e-45], "payload": {"color": "red", "n": 9007199254740992u64}},
+        {"id": 5, "vector": [0.1, -0.0, 1e-45], "payload": {"color": "red", "n": 1u64 << 53}},
         {"id": 1, "vector": [1.0, 0.0, 0.0], "payload": {"color": "blue"}},
-        {"id": 3, "vector": [0.0, 1.0, 0.333_333_34], "payload": {"color": "red", "nested": {"a": [1, 2.5, null]}}},
+        {"id": 3, "vector": [0.0, 1.0, 0.333_333_34], "payload": {"color": "red", "a": [1, 2.5, null]}},
         {"id": BIG_ID, "vector": [0.0, 0.0, 1.0], "payload": {"color": "blue"}},
         {"id": u64::MAX.to_string(), "vector": [-1.0, -1.0, -1.0]}
     ])
 }
 
-fn ids_of(list: &Value) -> Vec<u64> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["id"].as_u64().unwrap())
-        .collect()
-}
-
-// Proves every REST route of §5 round-trips: admin, upsert, bit-exact get, scroll order and
-// cursor, delete, search with and without filter, batch order, buckets, node and cluster.
+// Proves every REST route of §5 round-trips: bit-exact get, scroll order, filters, batch order.
 #[test]
 fn rest_round_trips_every_route() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(&dir.path().join("n"), &[]);
     let base = node.http();
     let api = format!("{base}/api/collections");
-    assert_eq!(call("GET", &api, None), (200, json!({"collections": []})));
-
+    assert_eq!(ok("GET", &api, None), json!({"collections": []}));
     create(&base, "docs", 3, "l2");
     create(&base, "other", 2, "cosine");
-    let (s, list) = call("GET", &api, None);
-    assert_eq!(s, 200);
-    let docs = list["collections"]
+    let list = ok("GET", &api, None)["collections"].clone();
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+    let docs = list
         .as_array()
         .unwrap()
         .iter()
         .find(|c| c["name"] == "docs")
         .unwrap();
     assert_eq!(
-        (
-            docs["dimension"].clone(),
-            docs["metric"].clone(),
-            docs["count"].clone()
-        ),
-        (json!(3), json!("l2"), json!(0))
+        [&docs["dimension"], &docs["metric"], &docs["count"]],
+        [&json!(3), &json!("l2"), &json!(0)]
     );
-    assert_eq!(list["collections"].as_array().unwrap().len(), 2);
 
     let points = sample_points();
     let ack = upsert(&base, "docs", points.clone());
     assert_eq!(ack["upserted"], 5);
     assert!(
-        ack["lsn"].as_u64().unwrap() >= 3 && ack["logical_clock"].as_u64().is_some(),
+        ack["lsn"].as_u64().unwrap() >= 3 && ack["logical_clock"].is_u64(),
         "{ack}"
     );
-    let (s, info) = call("GET", &format!("{api}/docs"), None);
-    assert_eq!(
-        (s, info["name"].clone(), info["count"].clone()),
-        (200, json!("docs"), json!(5))
-    );
+    let info = ok("GET", &format!("{api}/docs"), None);
+    assert_eq!([&info["name"], &info["count"]], [&json!("docs"), &json!(5)]);
 
     // get: vector bit-exact, payload as written ({} when none), ids above 2^53 exact
     for p in points.as_array().unwrap() {
         let id = p["id"]
             .as_u64()
             .unwrap_or_else(|| p["id"].as_str().unwrap().parse().unwrap());
-        let (s, got) = call("GET", &format!("{api}/docs/points/{id}"), None);
-        assert_eq!(s, 200, "{got}");
+        let got = ok("GET", &format!("{api}/docs/points/{id}"), None);
         assert_eq!(got["id"].as_u64(), Some(id));
-        assert_eq!(
-            json_bits(&got["vector"]),
-            json_bits(&p["vector"]),
-            "vector of {id}: {got}"
-        );
+        assert_eq!(json_bits(&got["vector"]), json_bits(&p["vector"]), "{got}");
         let payload = if p["payload"].is_null() {
             json!({})
         } else {
@@ -96,14 +73,12 @@ fn rest_round_trips_every_route() {
     }
 
     // scroll: id order, pages of 2, next_after chaining, null at the end
-    let (mut seen, mut after) = (Vec::new(), None::<u64>);
+    let (mut seen, mut cursor) = (Vec::new(), String::new());
     loop {
-        let cursor = after.map_or(String::new(), |a| format!("&after={a}"));
-        let (s, page) = call("GET", &format!("{api}/docs/points?limit=2{cursor}"), None);
-        assert_eq!(s, 200, "{page}");
+        let page = ok("GET", &format!("{api}/docs/points?limit=2{cursor}"), None);
         seen.extend(ids_of(&page["points"]));
         match page["next_after"].as_u64() {
-            Some(next) => after = Some(next),
+            Some(next) => cursor = format!("&after={next}"),
             None => break assert!(page["next_after"].is_null(), "{page}"),
         }
     }
@@ -111,85 +86,84 @@ fn rest_round_trips_every_route() {
 
     // search: nearest first; a filter returns only matching points
     let search = format!("{api}/docs/search");
-    let (s, r) = call(
+    let r = ok(
         "POST",
         &search,
-        Some(&json!({"vector": [0.0, 1.0, 0.333_333_34], "top_k": 10})),
+        Some(json!({"vector": [0.0, 1.0, 0.333_333_34], "top_k": 10})),
     );
-    assert_eq!(s, 200, "{r}");
-    assert_eq!(ids_of(&r["results"]).len(), 5);
-    assert_eq!(r["results"][0]["id"], 3);
-    assert_eq!(r["results"][0]["payload"]["color"], "red");
-    let filtered =
-        json!({"vector": [1.0, 0.0, 0.0], "top_k": 10, "filter": {"color": "red"}, "ef": 64});
-    let (s, r) = call("POST", &search, Some(&filtered));
-    assert_eq!(s, 200, "{r}");
-    let mut red = ids_of(&r["results"]);
-    red.sort();
-    assert_eq!(red, vec![3, 5], "{r}");
+    assert_eq!(
+        sorted(ids_of(&r["results"])),
+        vec![1, 3, 5, BIG_ID, u64::MAX]
+    );
+    assert_eq!(
+        [&r["results"][0]["id"], &r["results"][0]["payload"]["color"]],
+        [&json!(3), &json!("red")]
+    );
+    let red = json!({"vector": [1.0, 0.0, 0.0], "top_k": 10, "filter": {"color": "red"}, "ef": 64});
+    assert_eq!(
+        sorted(ids_of(&ok("POST", &search, Some(red))["results"])),
+        vec![3, 5]
+    );
 
     // batch search: answered in order
     let batch = json!({"searches": [
         {"vector": [0.0, 0.0, 1.0], "top_k": 1},
         {"vector": [1.0, 0.0, 0.0], "top_k": 1},
         {"vector": [-1.0, -1.0, -1.0], "top_k": 1, "filter": {}}]});
-    let (s, r) = call("POST", &format!("{search}/batch"), Some(&batch));
-    assert_eq!(s, 200, "{r}");
-    let firsts: Vec<u64> = r["results"]
+    let results = ok("POST", &format!("{search}/batch"), Some(batch))["results"].clone();
+    let firsts: Vec<u64> = results
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| l[0]["id"].as_u64().unwrap())
+        .map(|l| ids_of(l)[0])
         .collect();
     assert_eq!(firsts, vec![BIG_ID, 1, u64::MAX]);
 
     // digest equals a recomputation; a bucket's entries XOR to the digest's bucket
-    let (_, digest) = call("GET", &format!("{api}/docs/digest"), None);
+    let digest = ok("GET", &format!("{api}/docs/digest"), None);
     let (state_hash, buckets, count) = recompute_digest(&base, "docs");
     assert_eq!(
-        (digest["state_hash"].as_u64(), digest["count"].as_u64()),
-        (Some(state_hash), Some(count))
+        [digest["state_hash"].as_u64(), digest["count"].as_u64()],
+        [Some(state_hash), Some(count)]
     );
-    let (s, bucket) = call("GET", &format!("{api}/docs/buckets/1"), None);
-    assert_eq!((s, bucket["bucket"].clone()), (200, json!(1)), "{bucket}");
+    let bucket = ok("GET", &format!("{api}/docs/buckets/1"), None);
+    assert_eq!(bucket["bucket"], 1);
+    assert_eq!(sorted(ids_of(&bucket["entries"])), vec![1, BIG_ID]);
     let entries = bucket["entries"].as_array().unwrap();
-    let mut ids: Vec<u64> = entries.iter().map(|e| e["id"].as_u64().unwrap()).collect();
-    ids.sort();
-    assert_eq!(ids, vec![1, BIG_ID]);
     let xor = entries
         .iter()
         .fold(0, |a, e| a ^ e["entry_hash"].as_u64().unwrap());
     assert_eq!(
-        (xor, digest["buckets"][1].as_u64().unwrap()),
-        (buckets[1], buckets[1])
+        [xor, digest["buckets"][1].as_u64().unwrap()],
+        [buckets[1], buckets[1]]
     );
 
     // delete: only existing ids count; the point is gone
-    let (s, del) = call(
+    let del = ok(
         "POST",
         &format!("{api}/docs/points/delete"),
-        Some(&json!({"ids": [3, 999]})),
+        Some(json!({"ids": [3, 999]})),
     );
-    assert_eq!((s, del["deleted"].clone()), (200, json!(1)), "{del}");
+    assert_eq!(del["deleted"], 1, "{del}");
     let (s, gone) = call("GET", &format!("{api}/docs/points/3"), None);
     assert_rest_error("deleted point", (s, &gone.to_string()), 404, "not_found");
 
     // node and cluster
-    let (s, me) = call("GET", &format!("{base}/api/node"), None);
-    assert_eq!(s, 200, "{me}");
+    let me = ok("GET", &format!("{base}/api/node"), None);
     assert_eq!(
-        (me["role"].as_str(), me["http_addr"].as_str()),
-        (Some("leader"), Some(base.as_str()))
+        [&me["role"], &me["http_addr"]],
+        [&json!("leader"), &json!(base)]
     );
-    assert_eq!(me["grpc_addr"].as_str(), Some(node.grpc().as_str()));
-    assert_eq!(me["last_lsn"], del["lsn"]);
+    assert_eq!(
+        [&me["grpc_addr"], &me["last_lsn"]],
+        [&json!(node.grpc()), &del["lsn"]]
+    );
     assert_eq!(me["logical_clock"], del["logical_clock"]);
     assert!(
         me["node_id"].as_str().is_some_and(|id| id.len() == 36) && me["version"].is_string(),
         "{me}"
     );
-    let (s, cluster) = call("GET", &format!("{base}/api/cluster"), None);
-    assert_eq!(s, 200, "{cluster}");
+    let cluster = ok("GET", &format!("{base}/api/cluster"), None);
     for key in [
         "node_id",
         "role",
@@ -201,21 +175,13 @@ fn rest_round_trips_every_route() {
     ] {
         assert_eq!(cluster[key], me[key], "{key}: {cluster}");
     }
-    let leader = &cluster["leader"];
-    assert_eq!(
-        (
-            &leader["node_id"],
-            &leader["http_addr"],
-            &leader["grpc_addr"]
-        ),
-        (&me["node_id"], &me["http_addr"], &me["grpc_addr"]),
-        "{cluster}"
-    );
+    for key in ["node_id", "http_addr", "grpc_addr"] {
+        assert_eq!(cluster["leader"][key], me[key], "leader.{key}: {cluster}");
+    }
     assert_eq!(cluster["followers"], json!([]));
 
     // drop
-    let (s, dropped) = call("DELETE", &format!("{api}/other"), None);
-    assert_eq!(s, 200, "{dropped}");
+    ok("DELETE", &format!("{api}/other"), None);
     let (s, gone) = call("GET", &format!("{api}/other"), None);
     assert_rest_error(
         "dropped collection",
@@ -223,8 +189,13 @@ fn rest_round_trips_every_route() {
         404,
         "not_found",
     );
-    let (_, list) = call("GET", &api, None);
-    assert_eq!(list["collections"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        ok("GET", &api, None)["collections"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 /// Keys whose values are u64 on the wire (outside payloads).
@@ -245,12 +216,12 @@ const U64_KEYS: &[&str] = &[
     "lag_records",
 ];
 
-/// Asserts every u64 key outside a payload holds decimal strings, returns how many it saw.
+/// Asserts every u64 key outside a payload holds a decimal string; returns how many it saw.
 fn u64s_are_strings(v: &Value, key: &str) -> usize {
     match v {
         Value::Object(map) => map
             .iter()
-            .filter(|(k, _)| k.as_str() != "payload")
+            .filter(|(k, _)| *k != "payload")
             .map(|(k, v)| u64s_are_strings(v, k))
             .sum(),
         Value::Array(items) => items.iter().map(|i| u64s_are_strings(i, key)).sum(),
@@ -272,8 +243,7 @@ fn u64s_are_strings(v: &Value, key: &str) -> usize {
     }
 }
 
-// Proves ?u64=string turns every u64 of every route into a decimal string while payload
-// values stay untouched, and that u64 ids above 2^53 round-trip exactly in both modes.
+// Proves ?u64=string stringifies every u64 on every route, payloads untouched, ids > 2^53 exact.
 #[test]
 fn rest_u64_as_string_on_every_route() {
     let dir = tempfile::tempdir().unwrap();
@@ -281,67 +251,80 @@ fn rest_u64_as_string_on_every_route() {
     let base = node.http();
     let api = format!("{base}/api/collections");
     create(&base, "c", 3, "l2");
-    let payload = json!({"n": 9007199254740992u64, "neg": -3, "f": 1.5, "s": "18446744073709551615", "deep": {"n": 7}});
-    let points = json!([{"id": u64::MAX, "vector": [1.0, 2.0, 3.0], "payload": payload}, {"id": BIG_ID.to_string(), "vector": [0.0, 0.0, 0.5]}]);
-    let body = json!({"points": points});
-    let s = "u64=string";
-    let routes: Vec<(&str, String, Option<Value>)> = vec![
-        ("PUT", format!("{api}/c/points?{s}"), Some(body)),
-        ("GET", format!("{api}?{s}"), None),
-        ("GET", format!("{api}/c?{s}"), None),
-        ("GET", format!("{api}/c/digest?{s}"), None),
-        ("GET", format!("{api}/c/points/{}?{s}", u64::MAX), None),
-        ("GET", format!("{api}/c/points?limit=1&{s}"), None),
+    let payload =
+        json!({"n": 1u64 << 53, "neg": -3, "f": 1.5, "s": u64::MAX.to_string(), "o": {"n": 7}});
+    let points = json!([
+        {"id": u64::MAX, "vector": [1.0, 2.0, 3.0], "payload": payload},
+        {"id": BIG_ID.to_string(), "vector": [0.0, 0.0, 0.5]}]);
+    let query = json!({"vector": [1.0, 2.0, 3.0], "top_k": 2});
+    // (method, url, body, where the point with id u64::MAX is in the answer)
+    let routes = [
         (
-            "POST",
-            format!("{api}/c/search?{s}"),
-            Some(json!({"vector": [1.0, 2.0, 3.0], "top_k": 2})),
+            "PUT",
+            format!("{api}/c/points"),
+            Some(json!({ "points": points })),
+            None,
+        ),
+        ("GET", api.clone(), None, None),
+        ("GET", format!("{api}/c"), None, None),
+        ("GET", format!("{api}/c/digest"), None, None),
+        (
+            "GET",
+            format!("{api}/c/points/{}", u64::MAX),
+            None,
+            Some(""),
+        ),
+        (
+            "GET",
+            format!("{api}/c/points?limit=2&after={BIG_ID}"),
+            None,
+            Some("/points/0"),
         ),
         (
             "POST",
-            format!("{api}/c/search/batch?{s}"),
-            Some(json!({"searches": [{"vector": [1.0, 2.0, 3.0], "top_k": 2}]})),
+            format!("{api}/c/search"),
+            Some(query.clone()),
+            Some("/results/0"),
         ),
-        ("GET", format!("{api}/c/buckets/255?{s}"), None),
-        ("GET", format!("{base}/api/node?{s}"), None),
-        ("GET", format!("{base}/api/cluster?{s}"), None),
         (
             "POST",
-            format!("{api}/c/points/delete?{s}"),
+            format!("{api}/c/search/batch"),
+            Some(json!({ "searches": [query] })),
+            Some("/results/0/0"),
+        ),
+        ("GET", format!("{api}/c/buckets/255"), None, None),
+        ("GET", format!("{base}/api/node"), None, None),
+        ("GET", format!("{base}/api/cluster"), None, None),
+        (
+            "POST",
+            format!("{api}/c/points/delete"),
             Some(json!({"ids": [BIG_ID.to_string()]})),
+            None,
         ),
     ];
-    for (method, url, body) in routes {
-        let (status, answer) = call(method, &url, body.as_ref());
-        assert_eq!(status, 200, "{method} {url}: {answer}");
+    for (method, url, body, point) in routes {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let answer = ok(method, &format!("{url}{sep}u64=string"), body);
         assert!(
             u64s_are_strings(&answer, "") > 0,
             "{method} {url}: no u64 in {answer}"
         );
-        let text = answer.to_string();
-        assert!(
-            !text.contains(&u64::MAX.to_string()) || text.contains(&format!("\"{}\"", u64::MAX)),
-            "{text}"
-        );
-        if url.contains("/points/") && method == "GET" || url.contains("/search") {
-            let p = if url.contains("search/batch") {
-                &answer["results"][0][0]
-            } else if url.contains("search") {
-                &answer["results"][0]
-            } else {
-                &answer
-            };
-            assert_eq!(p["id"], json!(u64::MAX.to_string()), "{answer}");
-            assert_eq!(p["payload"], payload, "payload rewritten: {answer}");
+        if let Some(point) = point.map(|at| answer.pointer(at).unwrap()) {
+            assert_eq!(
+                point["id"],
+                json!(u64::MAX.to_string()),
+                "{method} {url}: {answer}"
+            );
+            assert_eq!(point["payload"], payload, "payload rewritten: {answer}");
         }
     }
     // Without the flag the same values are exact JSON numbers.
-    let (_, p) = call("GET", &format!("{api}/c/points/{}", u64::MAX), None);
+    let p = ok("GET", &format!("{api}/c/points/{}", u64::MAX), None);
     assert_eq!(
         (p["id"].as_u64(), &p["payload"]),
         (Some(u64::MAX), &payload)
     );
-    let (_, d) = call("GET", &format!("{api}/c/digest"), None);
+    let d = ok("GET", &format!("{api}/c/digest"), None);
     assert_eq!(
         d["state_hash"].as_u64(),
         Some(recompute_digest(&base, "c").0)
@@ -352,35 +335,15 @@ fn rest_u64_as_string_on_every_route() {
     );
 }
 
-fn sdk_points() -> Vec<Point> {
-    let obj = |v: Value| -> Map<String, Value> { v.as_object().unwrap().clone() };
-    vec![
-        Point {
-            id: 7,
-            vector: vec![0.1, -0.0, 1e-45],
-            payload: obj(json!({"color": "red", "n": 9007199254740992u64})),
-        },
-        Point {
-            id: 2,
-            vector: vec![1.0, 0.0, 0.0],
-            payload: Map::new(),
-        },
-        Point {
-            id: BIG_ID,
-            vector: vec![0.0, 0.0, 1.0],
-            payload: obj(json!({"color": "red"})),
-        },
-        Point {
-            id: u64::MAX,
-            vector: vec![-1.0, -1.0, -1.0],
-            payload: obj(json!({"color": "blue"})),
-        },
-    ]
+fn sdk_point(id: u64, vector: Vec<f32>, payload: Value) -> Point {
+    Point {
+        id,
+        vector,
+        payload: payload.as_object().unwrap().clone(),
+    }
 }
 
-// Proves the gRPC API round-trips through the SDK (admin, upsert, bit-exact get, scroll,
-// filtered search, batch order, buckets, node info, delete, drop) and that GetDigest equals
-// the REST digest field by field, with `None` reading `default`.
+// Proves every gRPC operation round-trips via the SDK and GetDigest equals the REST digest.
 #[tokio::test]
 async fn grpc_round_trips_through_sdk() {
     let dir = tempfile::tempdir().unwrap();
@@ -409,9 +372,17 @@ async fn grpc_round_trips_through_sdk() {
         .collect();
     assert_eq!(names, vec!["default", "g"]);
 
-    let points = sdk_points();
-    let ack = client.upsert("g", points.clone()).await.unwrap();
-    assert_eq!(ack.count, 4);
+    let points = vec![
+        sdk_point(
+            7,
+            vec![0.1, -0.0, 1e-45],
+            json!({"color": "red", "n": 1u64 << 53}),
+        ),
+        sdk_point(2, vec![1.0, 0.0, 0.0], json!({})),
+        sdk_point(BIG_ID, vec![0.0, 0.0, 1.0], json!({"color": "red"})),
+        sdk_point(u64::MAX, vec![-1.0, -1.0, -1.0], json!({"color": "blue"})),
+    ];
+    assert_eq!(client.upsert("g", points.clone()).await.unwrap().count, 4);
     client
         .upsert("default", points[..2].to_vec())
         .await
@@ -428,54 +399,36 @@ async fn grpc_round_trips_through_sdk() {
     loop {
         let (page, next) = client.scroll("g", after, 3).await.unwrap();
         seen.extend(page.iter().map(|p| p.id));
-        match next {
-            Some(n) => after = Some(n),
-            None => break,
+        after = next;
+        if after.is_none() {
+            break;
         }
     }
     assert_eq!(seen, vec![2, 7, BIG_ID, u64::MAX]);
 
-    let red = json!({"color": "red"}).as_object().unwrap().clone();
-    let query = |v: Vec<f32>, filter: Option<Map<String, Value>>| Query {
-        vector: v,
-        top_k: 10,
-        filter,
+    let query = |v: &[f32], top_k, filter: Value| Query {
+        vector: v.to_vec(),
+        top_k,
+        filter: filter.as_object().cloned(),
         ef: None,
     };
     let hits = client
-        .search("g", query(vec![0.0, 0.0, 1.0], Some(red)))
+        .search("g", query(&[0.0, 0.0, 1.0], 10, json!({"color": "red"})))
         .await
         .unwrap();
-    let mut ids: Vec<u64> = hits.iter().map(|h| h.id).collect();
-    ids.sort();
-    assert_eq!(ids, vec![7, BIG_ID]);
+    assert_eq!(sorted(hits.iter().map(|h| h.id).collect()), vec![7, BIG_ID]);
     assert!(hits.iter().all(|h| h.payload["color"] == "red"));
     assert_eq!(
         client
-            .search("g", query(vec![1.0, 0.0, 0.0], None))
+            .search("g", query(&[1.0, 0.0, 0.0], 10, Value::Null))
             .await
             .unwrap()
             .len(),
         4
     );
-    let queries = [
-        vec![-1.0, -1.0, -1.0],
-        vec![1.0, 0.0, 0.0],
-        vec![0.0, 0.0, 1.0],
-    ];
-    let batch = client
-        .search_batch(
-            "g",
-            queries
-                .iter()
-                .map(|v| Query {
-                    top_k: 1,
-                    ..query(v.clone(), None)
-                })
-                .collect(),
-        )
-        .await
-        .unwrap();
+    let queries = [[-1.0, -1.0, -1.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]];
+    let batch = queries.iter().map(|v| query(v, 1, Value::Null)).collect();
+    let batch = client.search_batch("g", batch).await.unwrap();
     assert_eq!(
         batch.iter().map(|r| r[0].id).collect::<Vec<_>>(),
         vec![u64::MAX, 2, BIG_ID]
@@ -484,13 +437,24 @@ async fn grpc_round_trips_through_sdk() {
     // GetDigest equals REST, field by field; None reads `default`; buckets match the listing
     for (name, sdk_name) in [("g", Some("g".to_string())), ("default", None)] {
         let d = client.get_digest(sdk_name).await.unwrap();
-        let (_, rest_d) = rest("GET", format!("{api}/{name}/digest"), None).await;
-        assert_eq!(json!(d.state_hash), rest_d["state_hash"], "{name}");
-        assert_eq!(json!(d.buckets), rest_d["buckets"], "{name}");
-        assert_eq!(json!(d.bucket_counts), rest_d["bucket_counts"], "{name}");
+        let (_, r) = rest("GET", format!("{api}/{name}/digest"), None).await;
+        let grpc = json!([
+            d.state_hash,
+            d.buckets,
+            d.bucket_counts,
+            d.count,
+            d.logical_clock
+        ]);
+        let keys = [
+            "state_hash",
+            "buckets",
+            "bucket_counts",
+            "count",
+            "logical_clock",
+        ];
         assert_eq!(
-            (json!(d.count), json!(d.logical_clock)),
-            (rest_d["count"].clone(), rest_d["logical_clock"].clone()),
+            grpc,
+            Value::Array(keys.iter().map(|k| r[*k].clone()).collect()),
             "{name}"
         );
         assert_eq!(d.collection_name, name);
@@ -511,20 +475,18 @@ async fn grpc_round_trips_through_sdk() {
     );
 
     let me = client.node_info().await.unwrap();
-    let (_, rest_me) = rest("GET", format!("{}/api/node", node.http()), None).await;
+    let (_, r) = rest("GET", format!("{}/api/node", node.http()), None).await;
     assert_eq!(
-        (json!(me.node_id), json!(me.role), json!(me.last_lsn)),
-        (
-            rest_me["node_id"].clone(),
-            json!("leader"),
-            rest_me["last_lsn"].clone()
-        )
+        json!([me.node_id, me.role, me.last_lsn]),
+        json!([r["node_id"], "leader", r["last_lsn"]])
     );
     assert_eq!((me.http_addr, me.grpc_addr), (node.http(), node.grpc()));
 
     assert_eq!(client.delete("g", vec![7, 12345]).await.unwrap().count, 1);
-    let err = client.get("g", 7).await.unwrap_err();
-    assert_eq!(err.code(), Some("not_found"), "{err}");
+    assert_eq!(
+        client.get("g", 7).await.unwrap_err().code(),
+        Some("not_found")
+    );
     client.drop_collection("g").await.unwrap();
     assert_eq!(
         client
@@ -556,10 +518,11 @@ const REST_ROUTES: &[(&str, &str)] = &[
 
 /// A path template with parameter names erased, so `{b}` and `{bucket}` compare equal.
 fn erase_params(path: &str) -> String {
-    path.split('/')
+    let segments: Vec<&str> = path
+        .split('/')
         .map(|s| if s.starts_with('{') { "{}" } else { s })
-        .collect::<Vec<_>>()
-        .join("/")
+        .collect();
+    segments.join("/")
 }
 
 // Proves /api/openapi.json is an OpenAPI document listing every REST route of §5.
@@ -567,8 +530,7 @@ fn erase_params(path: &str) -> String {
 fn openapi_lists_every_rest_route() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(&dir.path().join("n"), &[]);
-    let (s, doc) = call("GET", &format!("{}/api/openapi.json", node.http()), None);
-    assert_eq!(s, 200);
+    let doc = ok("GET", &format!("{}/api/openapi.json", node.http()), None);
     assert!(
         doc["openapi"].as_str().is_some_and(|v| v.starts_with('3')),
         "{doc}"
@@ -593,8 +555,7 @@ fn openapi_lists_every_rest_route() {
     );
 }
 
-// Proves --api-key guards /api over REST (401 JSON without or with a wrong key; both header
-// forms accepted) and over gRPC (Unauthenticated), while /metrics, /livez, /readyz stay open.
+// Proves --api-key guards /api over REST and gRPC, both header forms work, probes stay open.
 #[tokio::test]
 async fn api_key_guards_both_transports() {
     let dir = tempfile::tempdir().unwrap();
@@ -603,22 +564,19 @@ async fn api_key_guards_both_transports() {
     let base = node.http();
     blocking(move || {
         let url = format!("{base}/api/collections");
-        let refused: [&[(&str, &str)]; 4] = [
-            &[],
-            &[("x-api-key", "nope")],
-            &[("authorization", "Bearer nope")],
-            &[("authorization", "s3cret")],
-        ];
-        for headers in refused {
+        let x_api_key = |k| [("x-api-key", k)];
+        let bearer = |k| [("authorization", k)];
+        for headers in [
+            &[][..],
+            &x_api_key("nope"),
+            &bearer("Bearer nope"),
+            &bearer("s3cret"),
+        ] {
             let (s, body) = send("GET", &url, None, headers);
             assert_rest_error(&format!("{headers:?}"), (s, &body), 401, "unauthenticated");
         }
-        for headers in [
-            [("x-api-key", "s3cret")],
-            [("authorization", "Bearer s3cret")],
-        ] {
-            let (s, body) = send("GET", &url, None, &headers);
-            assert_eq!(s, 200, "{headers:?}: {body}");
+        for headers in [x_api_key("s3cret"), bearer("Bearer s3cret")] {
+            assert_eq!(send("GET", &url, None, &headers).0, 200, "{headers:?}");
         }
         for open in ["/metrics", "/livez", "/readyz"] {
             assert_eq!(
@@ -632,28 +590,28 @@ async fn api_key_guards_both_transports() {
 
     for key in [None, Some("nope".to_string())] {
         let mut client = Client::connect(node.grpc(), key.clone()).await.unwrap();
-        let err = client.list_collections().await.unwrap_err();
-        let hyperspace_sdk::SdkError::Status(status) = &err else {
-            panic!("{err}")
+        let Err(SdkError::Status(status)) = client.list_collections().await else {
+            panic!("{key:?}")
         };
         assert_grpc_error(
             &format!("{key:?}"),
-            status,
+            &status,
             tonic::Code::Unauthenticated,
-            Some("unauthenticated"),
+            "unauthenticated",
         );
     }
     let mut client = Client::connect(node.grpc(), Some("s3cret".into()))
         .await
         .unwrap();
     assert!(client.list_collections().await.unwrap().is_empty());
-    let mut raw = raw_client(node.grpc()).await;
     let mut req = tonic::Request::new(hyperspace_proto::v1::ListCollectionsRequest {});
     req.metadata_mut()
         .insert("authorization", "Bearer s3cret".parse().unwrap());
-    raw.list_collections(req)
+    raw_client(node.grpc())
         .await
-        .expect("Bearer key accepted over gRPC");
+        .list_collections(req)
+        .await
+        .expect("Bearer key over gRPC");
 }
 
 // Proves /metrics exposes every §6 node series, each with # HELP and # TYPE.
@@ -667,61 +625,72 @@ fn metrics_expose_node_series() {
     let (s, text) = send("GET", &format!("{base}/metrics"), None, &[]);
     assert_eq!(s, 200);
     let series = [
-        (
-            "hyperspace_build_info",
-            "gauge",
-            "hyperspace_build_info{version=",
-        ),
-        ("hyperspace_node_info", "gauge", "hyperspace_node_info{"),
+        ("hyperspace_build_info", "gauge", "{version="),
+        ("hyperspace_node_info", "gauge", "{"),
         (
             "hyperspace_collection_points",
             "gauge",
-            "hyperspace_collection_points{collection=\"m\"} 1",
+            "{collection=\"m\"} 1",
         ),
         (
             "hyperspace_collection_logical_clock",
             "gauge",
-            "hyperspace_collection_logical_clock{collection=\"m\"} 2",
+            "{collection=\"m\"} 2",
         ),
         (
             "hyperspace_collection_state_hash52",
             "gauge",
-            "hyperspace_collection_state_hash52{collection=\"m\"}",
+            "{collection=\"m\"}",
         ),
-        (
-            "hyperspace_wal_last_lsn",
-            "gauge",
-            "hyperspace_wal_last_lsn 2",
-        ),
+        ("hyperspace_wal_last_lsn", "gauge", " 2"),
         (
             "hyperspace_wal_fsync_duration_seconds",
             "histogram",
-            "hyperspace_wal_fsync_duration_seconds_bucket{le=",
+            "_bucket{le=",
         ),
-        (
-            "hyperspace_requests_total",
-            "counter",
-            "hyperspace_requests_total{",
-        ),
+        ("hyperspace_requests_total", "counter", "{"),
         (
             "hyperspace_request_duration_seconds",
             "histogram",
-            "hyperspace_request_duration_seconds_bucket{",
+            "_bucket{",
         ),
     ];
     for (name, kind, sample) in series {
+        let has = |prefix: String| text.lines().any(|l| l.starts_with(&prefix));
         assert!(
-            text.lines()
-                .any(|l| l.starts_with(&format!("# HELP {name} "))),
+            has(format!("# HELP {name} ")),
             "no HELP for {name}:\n{text}"
         );
         assert!(
-            text.lines().any(|l| l == format!("# TYPE {name} {kind}")),
+            has(format!("# TYPE {name} {kind}")),
             "no TYPE {kind} for {name}:\n{text}"
         );
         assert!(
-            text.lines().any(|l| l.starts_with(sample)),
-            "no sample {sample}:\n{text}"
+            has(format!("{name}{sample}")),
+            "no sample {name}{sample}:\n{text}"
         );
     }
+}
+
+// Proves a full scroll page ending at id u64::MAX answers next_after null (no overflow).
+#[test]
+fn rest_scroll_full_page_ending_at_u64_max() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(&dir.path().join("n"), &[]);
+    let base = node.http();
+    create(&base, "c", 1, "l2");
+    upsert(
+        &base,
+        "c",
+        json!([{"id": 1, "vector": [1.0]}, {"id": u64::MAX, "vector": [2.0]}]),
+    );
+    let page = ok(
+        "GET",
+        &format!("{base}/api/collections/c/points?limit=2"),
+        None,
+    );
+    assert_eq!(
+        (ids_of(&page["points"]), &page["next_after"]),
+        (vec![1, u64::MAX], &Value::Null)
+    );
 }

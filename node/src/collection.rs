@@ -8,6 +8,7 @@
 //! collection passes `FLAT_INDEX_POINTS_MAX` points it is moved to HNSW for good.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use parking_lot::RwLock;
 use serde_json::{Map, Value};
@@ -163,16 +164,21 @@ impl Collection {
 
     pub fn scroll(&self, after: Option<u64>, limit: usize) -> ScrollPage {
         let state = self.state.read();
-        let range = match after {
-            Some(after) => state
-                .points
-                .range((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded)),
-            None => state.points.range(..),
-        };
-        let points: Vec<Point> = range.take(limit).map(|(id, e)| point_of(*id, e)).collect();
+        let points: Vec<Point> = state
+            .points
+            .range(after_bound(after))
+            .take(limit)
+            .map(|(id, e)| point_of(*id, e))
+            .collect();
+        // A cursor only when more points follow; `Excluded` also works at id u64::MAX.
         let next_after = match points.last() {
             Some(last)
-                if points.len() == limit && state.points.range(last.id + 1..).next().is_some() =>
+                if points.len() == limit
+                    && state
+                        .points
+                        .range(after_bound(Some(last.id)))
+                        .next()
+                        .is_some() =>
             {
                 Some(last.id)
             }
@@ -231,6 +237,14 @@ impl Collection {
             .map(|(id, entry)| StoredPoint::from_point(&point_of(*id, entry)))
             .collect();
         (state.logical_clock, points)
+    }
+}
+
+/// The ids strictly after `after` (all ids when `None`).
+fn after_bound(after: Option<u64>) -> (Bound<u64>, Bound<u64>) {
+    match after {
+        Some(after) => (Bound::Excluded(after), Bound::Unbounded),
+        None => (Bound::Unbounded, Bound::Unbounded),
     }
 }
 

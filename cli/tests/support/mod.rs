@@ -68,23 +68,16 @@ pub fn assert_rest_error(what: &str, got: (u16, &str), status: u16, code: &str) 
     assert!(!message.is_empty(), "{what}: empty message: {body}");
 }
 
-/// Asserts a gRPC error: the code, the §5 code in `x-error-code` (when the node made the
-/// error), and a non-empty message.
-pub fn assert_grpc_error(
-    what: &str,
-    got: &tonic::Status,
-    code: tonic::Code,
-    error_code: Option<&str>,
-) {
+/// Asserts a gRPC error made by the node: the code, the §5 code in `x-error-code`, and a
+/// non-empty message.
+pub fn assert_grpc_error(what: &str, got: &tonic::Status, code: tonic::Code, error_code: &str) {
     assert_eq!(got.code(), code, "{what}: {got:?}");
     assert!(!got.message().is_empty(), "{what}: empty message");
-    if let Some(error_code) = error_code {
-        let sent = got
-            .metadata()
-            .get("x-error-code")
-            .and_then(|v| v.to_str().ok());
-        assert_eq!(sent, Some(error_code), "{what}: {got:?}");
-    }
+    let sent = got
+        .metadata()
+        .get("x-error-code")
+        .and_then(|v| v.to_str().ok());
+    assert_eq!(sent, Some(error_code), "{what}: {got:?}");
 }
 
 /// The blocking harness from async tests (reqwest's blocking client refuses to run on a
@@ -152,4 +145,24 @@ pub fn json_bits(v: &Value) -> Vec<u32> {
         .iter()
         .map(|c| (c.as_f64().unwrap() as f32).to_bits())
         .collect()
+}
+
+/// A REST call that must answer 200; returns the body.
+pub fn ok(method: &str, url: &str, body: Option<Value>) -> Value {
+    let (status, answer) = crate::common::call(method, url, body.as_ref());
+    assert_eq!(status, 200, "{method} {url}: {answer}");
+    answer
+}
+
+/// The `id`s of a JSON list of points or results, in order.
+pub fn ids_of(list: &Value) -> Vec<u64> {
+    let list = list
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"));
+    list.iter().map(|p| p["id"].as_u64().unwrap()).collect()
+}
+
+pub fn sorted(mut ids: Vec<u64>) -> Vec<u64> {
+    ids.sort_unstable();
+    ids
 }

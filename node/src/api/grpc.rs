@@ -4,9 +4,12 @@
 
 use std::time::Instant;
 
+use futures::future::BoxFuture;
 use hyperspace_proto::v1 as pb;
 use hyperspace_proto::v1::hyperspace_server::{Hyperspace, HyperspaceServer};
 use serde_json::{Map, Value};
+use tonic::codegen::http;
+use tonic::server::NamedService;
 use tonic::service::interceptor::InterceptedService;
 use tonic::{Code, Request, Response, Status};
 
@@ -48,7 +51,7 @@ fn to_status(e: Error) -> Status {
     status
 }
 
-pub type Service = InterceptedService<HyperspaceServer<GrpcApi>, Authenticator>;
+pub type Service = InterceptedService<SizeLimit<HyperspaceServer<GrpcApi>>, Authenticator>;
 
 /// The gRPC service with its auth interceptor and message size limits.
 pub fn service(ctx: NodeContext) -> Service {
@@ -59,7 +62,58 @@ pub fn service(ctx: NodeContext) -> Service {
     let server = HyperspaceServer::new(GrpcApi { ctx })
         .max_decoding_message_size(REQUEST_BODY_BYTES_MAX)
         .max_encoding_message_size(usize::MAX);
-    InterceptedService::new(server, auth)
+    InterceptedService::new(SizeLimit(server), auth)
+}
+
+/// tonic refuses a request message above `max_decoding_message_size` itself, before any
+/// handler runs, with OUT_OF_RANGE. This wrapper turns that one answer into the §5 class
+/// `payload_too_large` (RESOURCE_EXHAUSTED), like the 413 of the REST body limit. Handlers
+/// never answer OUT_OF_RANGE (`status_of` has no such class), so nothing else is rewritten.
+#[derive(Clone)]
+pub struct SizeLimit<S>(S);
+
+impl<S: NamedService> NamedService for SizeLimit<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S, B> tower::Service<http::Request<B>> for SizeLimit<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let response = self.0.call(req);
+        Box::pin(async move {
+            let response = response.await?;
+            match Status::from_header_map(response.headers()) {
+                Some(status) if status.code() == Code::OutOfRange => {
+                    let bytes = status
+                        .message()
+                        .split_once("found ")
+                        .and_then(|(_, rest)| rest.split(' ').next()?.parse().ok())
+                        .unwrap_or(REQUEST_BODY_BYTES_MAX + 1);
+                    let error = Error::PayloadTooLarge {
+                        what: "the gRPC request message",
+                        bytes,
+                        max: REQUEST_BODY_BYTES_MAX,
+                    };
+                    Ok(to_status(error).into_http())
+                }
+                _ => Ok(response),
+            }
+        })
+    }
 }
 
 const ROUTES: &[&str] = &[

@@ -231,13 +231,11 @@ async fn openapi() -> Json<serde_json::Value> {
     Json(super::openapi::document())
 }
 
-#[utoipa::path(get, path = "/api/collections", responses((status = 200, description = "every collection")))]
-pub async fn list_collections(
-    State(ctx): State<NodeContext>,
-) -> ApiResult<Json<serde_json::Value>> {
+#[utoipa::path(get, path = "/api/collections", responses((status = 200, body = CollectionsJson)))]
+pub async fn list_collections(State(ctx): State<NodeContext>) -> ApiResult<Json<CollectionsJson>> {
     let list = ctx.run(|e| Ok(e.list_collections())).await?;
     let list: Vec<CollectionJson> = list.into_iter().map(Into::into).collect();
-    Ok(Json(json!({ "collections": list })))
+    Ok(Json(CollectionsJson { collections: list }))
 }
 
 #[utoipa::path(post, path = "/api/collections", request_body = CreateCollectionBody,
@@ -338,12 +336,12 @@ pub async fn get_point(
 
 #[utoipa::path(get, path = "/api/collections/{name}/points",
     params(("after" = Option<u64>, Query), ("limit" = Option<usize>, Query)),
-    responses((status = 200, description = "a page of points in id order and next_after")))]
+    responses((status = 200, body = ScrollJson)))]
 pub async fn scroll(
     State(ctx): State<NodeContext>,
     Path(name): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<ScrollJson>> {
     let after = query
         .get("after")
         .map(|a| parse_u64("after", a))
@@ -357,50 +355,51 @@ pub async fn scroll(
         .transpose()?;
     let page = ctx.run(move |e| e.scroll(&name, after, limit)).await?;
     let points: Vec<PointJson> = page.points.into_iter().map(Into::into).collect();
-    Ok(Json(
-        json!({"points": points, "next_after": page.next_after.map(U64)}),
-    ))
+    Ok(Json(ScrollJson {
+        points,
+        next_after: page.next_after.map(U64),
+    }))
 }
 
 #[utoipa::path(post, path = "/api/collections/{name}/search", request_body = SearchBody,
-    responses((status = 200, description = "results best first")))]
+    responses((status = 200, body = ResultsJson<Vec<ScoredJson>>)))]
 pub async fn search(
     State(ctx): State<NodeContext>,
     Path(name): Path<String>,
     Body(body): Body<SearchBody>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<ResultsJson<Vec<ScoredJson>>>> {
     let query = body.into_query();
     let results = ctx.run(move |e| e.search(&name, &query)).await?;
-    let results: Vec<ScoredJson> = results.into_iter().map(Into::into).collect();
-    Ok(Json(json!({ "results": results })))
+    let results = results.into_iter().map(Into::into).collect();
+    Ok(Json(ResultsJson { results }))
 }
 
 #[utoipa::path(post, path = "/api/collections/{name}/search/batch", request_body = SearchBatchBody,
-    responses((status = 200, description = "one result list per search, in order")))]
+    responses((status = 200, body = ResultsJson<Vec<Vec<ScoredJson>>>)))]
 pub async fn search_batch(
     State(ctx): State<NodeContext>,
     Path(name): Path<String>,
     Body(body): Body<SearchBatchBody>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<ResultsJson<Vec<Vec<ScoredJson>>>>> {
     let queries: Vec<_> = body
         .searches
         .into_iter()
         .map(SearchBody::into_query)
         .collect();
     let results = ctx.run(move |e| e.search_batch(&name, &queries)).await?;
-    let results: Vec<Vec<ScoredJson>> = results
+    let results = results
         .into_iter()
         .map(|list| list.into_iter().map(Into::into).collect())
         .collect();
-    Ok(Json(json!({ "results": results })))
+    Ok(Json(ResultsJson { results }))
 }
 
 #[utoipa::path(get, path = "/api/collections/{name}/buckets/{bucket}",
-    responses((status = 200, description = "ids and entry hashes of one bucket")))]
+    responses((status = 200, body = BucketJson)))]
 pub async fn bucket(
     State(ctx): State<NodeContext>,
     Path((name, bucket)): Path<(String, String)>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<BucketJson>> {
     let bucket = parse_u64("bucket", &bucket)?;
     let entries = ctx.run(move |e| e.bucket(&name, bucket)).await?;
     let entries: Vec<BucketEntryJson> = entries
@@ -410,7 +409,7 @@ pub async fn bucket(
             entry_hash: U64(hash),
         })
         .collect();
-    Ok(Json(json!({"bucket": bucket, "entries": entries})))
+    Ok(Json(BucketJson { bucket, entries }))
 }
 
 #[utoipa::path(get, path = "/api/node", responses((status = 200, body = NodeJson)))]

@@ -264,3 +264,27 @@ pub struct ClusterJson {
     pub leader: NodeAddressJson,
     pub followers: Vec<FollowerJson>,
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CollectionsJson {
+    pub collections: Vec<CollectionJson>,
+}
+
+/// A page of a scroll; `next_after` is null on the last page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScrollJson {
+    pub points: Vec<PointJson>,
+    pub next_after: Option<U64>,
+}
+
+/// Search answers: best first; for a batch, one list per search, in order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResultsJson<T> {
+    pub results: T,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BucketJson {
+    pub bucket: u64,
+    pub entries: Vec<BucketEntryJson>,
+}
