@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::limits::WAL_SEGMENT_BYTES_MAX;
 use crate::model::*;
 use crate::storage::datadir::DataDir;
-use crate::storage::record::{self, Op, Record, StoredPoint};
+use crate::storage::record::{self, Op, StoredPoint};
 use crate::storage::snapshot::{self, CollectionImage, SnapshotImage};
 use crate::storage::wal::{FsyncPolicy, Wal, WalOptions};
 use crate::{metrics, validate};
@@ -219,11 +219,7 @@ impl Engine {
         }
         check(self)?;
         let stamp = self.clock.load(Ordering::SeqCst) + 1;
-        let body = record::encode(&Record {
-            stamp,
-            origin: self.data.node_id(),
-            op: op.clone(),
-        });
+        let body = record::encode(stamp, self.data.node_id(), &op);
         let lsn = self.wal.append(&body).map_err(|e| {
             tracing::error!(error = %e, "WAL append failed; writes are stopped");
             unavailable()

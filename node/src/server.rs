@@ -149,9 +149,17 @@ pub async fn run(
     ctx.set_engine(Arc::clone(&engine));
 
     let grpc_task = {
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(hyperspace_proto::FILE_DESCRIPTOR_SET)
+        // Reflection (v1, and v1alpha for older grpcurl) serves the schema only, no data,
+        // so it stays open like /livez; every Hyperspace call goes through the API key check.
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(hyperspace_proto::FILE_DESCRIPTOR_SET)
+        };
+        let reflection_v1 = reflection()
             .build_v1()
+            .expect("the embedded descriptor set is valid");
+        let reflection_v1alpha = reflection()
+            .build_v1alpha()
             .expect("the embedded descriptor set is valid");
         let mut builder = tonic::transport::Server::builder();
         if let Some(tls) = &options.tls {
@@ -164,7 +172,8 @@ pub async fn run(
                 .map_err(|e| Error::io("configuring gRPC TLS", std::io::Error::other(e)))?;
         }
         let serve = builder
-            .add_service(reflection)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
             .add_service(grpc::service(ctx.clone()))
             .serve_with_incoming_shutdown(
                 TcpListenerStream::new(grpc_listener),

@@ -25,6 +25,16 @@ impl Rng {
         (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
     }
 
+    /// Uniform in [-1, 1).
+    pub fn sym(&mut self) -> f32 {
+        2.0 * self.unit() - 1.0
+    }
+
+    /// `dimension` components uniform in [-1, 1).
+    pub fn vector(&mut self, dimension: usize) -> Vec<f32> {
+        (0..dimension).map(|_| self.sym()).collect()
+    }
+
     /// Standard normal (Box–Muller).
     pub fn gauss(&mut self) -> f32 {
         let u1 = self.unit().max(1e-7);
@@ -45,7 +55,7 @@ impl Clustered {
     pub fn new(seed: u64, dimension: usize, clusters: usize) -> Clustered {
         let mut rng = Rng::new(seed);
         let centres = (0..clusters.max(1))
-            .map(|_| (0..dimension).map(|_| 2.0 * rng.unit() - 1.0).collect())
+            .map(|_| rng.vector(dimension))
             .collect();
         Clustered {
             rng,

@@ -162,6 +162,7 @@ impl HnswIndex {
         &self,
         query: &[f32],
         wanted: usize,
+        keep: usize,
         filter: Option<Filter<'_>>,
     ) -> Result<Vec<Hit>, IndexError> {
         let _slot = self.search_slots.acquire();
@@ -187,8 +188,10 @@ impl HnswIndex {
         }
         let matches = matches.map_err(backend("search"))?;
         let mut buf = vec![0.0f32; self.dimension];
-        let mut hits = Vec::with_capacity(matches.keys.len() + 1);
-        for &id in &matches.keys {
+        // usearch returns candidates best first; only the `keep` best are re-scored exactly
+        // (reading a vector back costs more than the graph walk at small top_k).
+        let mut hits = Vec::with_capacity(keep + 1);
+        for &id in matches.keys.iter().take(keep) {
             // 0 if a concurrent remove got there first.
             if graph.get(id, &mut buf).map_err(backend("get"))? == 1 {
                 hits.push(Hit {
@@ -319,7 +322,7 @@ impl VectorIndex for HnswIndex {
             return Ok(Vec::new());
         }
         let wanted = params.ef.unwrap_or(EF_SEARCH_DEFAULT).max(top_k);
-        let mut hits = self.graph_candidates(query, wanted, filter)?;
+        let mut hits = self.graph_candidates(query, wanted, top_k, filter)?;
         let expected = {
             let members = self.members.read();
             if let Some(v) = &members.sentinel_vector {

@@ -109,8 +109,10 @@ pub(crate) fn poincare_ratio(a: &[f32], b: &[f32]) -> f64 {
     }
 }
 
-/// Eight independent accumulators so the loop vectorises and rounding error stays small.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+/// Sums `term(a[i], b[i])` with eight independent accumulators, so the loop vectorises and
+/// rounding error stays small.
+#[inline(always)]
+fn sum8(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     let mut acc = [0.0f32; 8];
@@ -118,27 +120,19 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     let (ra, rb) = (ca.remainder(), cb.remainder());
     for (x, y) in ca.zip(cb) {
         for i in 0..8 {
-            acc[i] += x[i] * y[i];
+            acc[i] += term(x[i], y[i]);
         }
     }
-    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| term(*x, *y)).sum();
     acc.iter().sum::<f32>() + tail
 }
 
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    sum8(a, b, |x, y| x * y)
+}
+
 fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for i in 0..8 {
-            let d = x[i] - y[i];
-            acc[i] += d * d;
-        }
-    }
-    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| (x - y) * (x - y)).sum();
-    acc.iter().sum::<f32>() + tail
+    sum8(a, b, |x, y| (x - y) * (x - y))
 }
 
 /// One search result.
@@ -340,36 +334,7 @@ impl TopK {
 pub(crate) mod test_util {
     use super::*;
 
-    /// xorshift64* — deterministic test data without a rand dependency.
-    pub struct Rng(u64);
-    impl Rng {
-        pub fn new(seed: u64) -> Self {
-            Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-        }
-        pub fn next_u64(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        /// Uniform in [0, 1).
-        pub fn unit(&mut self) -> f32 {
-            (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
-        }
-        /// Uniform in [-1, 1).
-        pub fn sym(&mut self) -> f32 {
-            2.0 * self.unit() - 1.0
-        }
-        /// Standard normal (Box–Muller).
-        pub fn gauss(&mut self) -> f32 {
-            let u1 = self.unit().max(1e-7);
-            let u2 = self.unit();
-            (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
-        }
-        pub fn vector(&mut self, dim: usize) -> Vec<f32> {
-            (0..dim).map(|_| self.sym()).collect()
-        }
-    }
+    pub use crate::synth::Rng;
 
     /// Asserts the search result's ids, in order.
     pub fn check(

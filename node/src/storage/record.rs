@@ -111,8 +111,10 @@ struct WireRecord {
     op: WireOp,
 }
 
-pub fn encode(record: &Record) -> Vec<u8> {
-    let op = match &record.op {
+/// Encodes a record's body without taking ownership of the operation (the engine applies
+/// the same operation right after).
+pub fn encode(stamp: u64, origin: Uuid, op: &Op) -> Vec<u8> {
+    let op = match op {
         Op::CreateCollection(spec) => WireOp::CreateCollection {
             name: spec.name.clone(),
             dimension: u32::try_from(spec.dimension).expect("dimension is validated"),
@@ -130,8 +132,8 @@ pub fn encode(record: &Record) -> Vec<u8> {
     };
     let wire = WireRecord {
         version: BODY_VERSION,
-        stamp: record.stamp,
-        origin: *record.origin.as_bytes(),
+        stamp,
+        origin: *origin.as_bytes(),
         op,
     };
     postcard::to_stdvec(&wire).expect("records always encode")
@@ -190,7 +192,10 @@ mod tests {
             origin: Uuid::new_v4(),
             op,
         };
-        assert_eq!(decode(5, &encode(&record)).unwrap(), record);
+        assert_eq!(
+            decode(5, &encode(record.stamp, record.origin, &record.op)).unwrap(),
+            record
+        );
     }
 
     // Proves every operation round-trips through the body codec bit-exactly.
