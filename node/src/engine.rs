@@ -17,9 +17,11 @@ use std::sync::{mpsc, Arc, Weak};
 use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::collection::Collection;
+use crate::digest::entry_hash;
 use crate::error::{Error, Result};
 use crate::limits::WAL_SEGMENT_BYTES_MAX;
 use crate::model::*;
@@ -374,6 +376,26 @@ impl Engine {
     /// Fault injection: the next WAL write or fsync fails as if the disk had.
     pub fn inject_wal_failure(&self) {
         self.wal.inject_failure();
+    }
+
+    /// Fault injection: replaces one point's payload with `{"_corrupted":true}` in memory only
+    /// (no WAL record, no clock tick) through the apply path, so index and digest follow.
+    /// Produces drift at an equal clock on purpose; a restart replays the true data unless a
+    /// snapshot was taken in between. Returns the point's new entry hash.
+    pub fn corrupt_point(&self, collection: &str, id: u64) -> Result<u64> {
+        let _no_write_interleaves = self.write_lock.lock();
+        let target = self.collection(collection)?;
+        let mut point = self.get(collection, id)?;
+        point.payload = Map::from_iter([("_corrupted".to_string(), Value::Bool(true))]);
+        let hash = entry_hash(id, &point.vector, &point.payload);
+        target.apply_upsert(vec![point], 0);
+        metrics::collection_changed(&target);
+        tracing::warn!(
+            collection,
+            id,
+            "fault injection: corrupted a point in memory"
+        );
+        Ok(hash)
     }
 
     fn after_write(&self) {

@@ -119,7 +119,7 @@ fn parse_u64(field: &str, text: &str) -> Result<u64, Error> {
 }
 
 pub fn router(ctx: NodeContext, metrics_handle: PrometheusHandle) -> Router {
-    let api = Router::new()
+    let mut api = Router::new()
         .route(
             "/collections",
             get(list_collections).post(create_collection),
@@ -137,9 +137,14 @@ pub fn router(ctx: NodeContext, metrics_handle: PrometheusHandle) -> Router {
         .route("/collections/{name}/buckets/{bucket}", get(bucket))
         .route("/node", get(node))
         .route("/cluster", get(cluster))
-        .route("/openapi.json", get(openapi))
-        .route("/debug/wal/fail", post(debug_wal_fail))
-        .route_layer(middleware::from_fn_with_state(ctx.clone(), require_key));
+        .route("/openapi.json", get(openapi));
+    // Debug routes exist only with --enable-fault-injection; otherwise they are unknown (404).
+    if ctx.fault_injection {
+        api = api
+            .route("/debug/wal/fail", post(debug_wal_fail))
+            .route("/debug/collections/{name}/corrupt", post(debug_corrupt));
+    }
+    let api = api.route_layer(middleware::from_fn_with_state(ctx.clone(), require_key));
     for route in super::openapi::ROUTES {
         metrics::register_route("http", route);
     }
@@ -447,15 +452,27 @@ async fn node_json(ctx: &NodeContext) -> ApiResult<NodeJson> {
     })
 }
 
-/// Fault injection (only with `--enable-fault-injection`): the next WAL write fails.
+/// Fault injection: the next WAL write fails.
 async fn debug_wal_fail(State(ctx): State<NodeContext>) -> ApiResult<Json<serde_json::Value>> {
-    if !ctx.fault_injection {
-        return Err(ApiError::new(ErrorCode::NotFound, "no such route"));
-    }
     ctx.run(|e| {
         e.inject_wal_failure();
         Ok(())
     })
     .await?;
     Ok(Json(json!({"injected": "wal_failure"})))
+}
+
+/// Fault injection: replaces one point's payload in memory (no WAL record, no clock tick),
+/// so replicas drift at an equal clock; answers the point's new entry hash.
+async fn debug_corrupt(
+    State(ctx): State<NodeContext>,
+    Path(name): Path<String>,
+    Body(body): Body<CorruptBody>,
+) -> ApiResult<Json<BucketEntryJson>> {
+    let id = body.id.0;
+    let entry_hash = ctx.run(move |e| e.corrupt_point(&name, id)).await?;
+    Ok(Json(BucketEntryJson {
+        id: U64(id),
+        entry_hash: U64(entry_hash),
+    }))
 }

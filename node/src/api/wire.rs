@@ -288,3 +288,10 @@ pub struct BucketJson {
     pub bucket: u64,
     pub entries: Vec<BucketEntryJson>,
 }
+
+/// Body of the fault-injection route `POST /api/debug/collections/{name}/corrupt`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorruptBody {
+    pub id: U64,
+}
