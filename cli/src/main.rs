@@ -68,6 +68,10 @@ struct NodeArgs {
     /// WAL records between snapshots (a snapshot lets older WAL segments go).
     #[arg(long, env = "HYPERSPACE_SNAPSHOT_RECORDS", default_value_t = hyperspace_node::limits::SNAPSHOT_RECORDS_DEFAULT)]
     snapshot_records: u64,
+    /// Browser origin allowed to call the REST API (CORS), e.g. http://localhost:5173;
+    /// repeat the flag or separate with commas. Default: none (same-origin pages only).
+    #[arg(long, env = "HYPERSPACE_CORS_ORIGIN", value_delimiter = ',', value_parser = parse_origin)]
+    cors_origin: Vec<String>,
     /// Enables /api/debug/* routes that break things on purpose. Never in production.
     #[arg(long, env = "HYPERSPACE_ENABLE_FAULT_INJECTION")]
     enable_fault_injection: bool,
@@ -82,6 +86,18 @@ fn parse_fsync(text: &str) -> Result<FsyncPolicy, String> {
         _ => Err(format!(
             "expected `always` or a positive number of milliseconds, got {text:?}"
         )),
+    }
+}
+
+fn parse_origin(text: &str) -> Result<String, String> {
+    let scheme_ok = text.starts_with("http://") || text.starts_with("https://");
+    let clean = !text.ends_with('/') && text.bytes().all(|b| b.is_ascii_graphic());
+    if scheme_ok && clean {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "expected an origin like https://app.example.com (no path), got {text:?}"
+        ))
     }
 }
 
@@ -115,6 +131,7 @@ async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
             .map(|(cert, key)| TlsFiles { cert, key }),
         snapshot_records: args.snapshot_records,
         fault_injection: args.enable_fault_injection,
+        cors_origins: args.cors_origin,
     };
     hyperspace_node::server::run(options, shutdown_signal())
         .await

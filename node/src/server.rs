@@ -35,6 +35,8 @@ pub struct NodeOptions {
     pub tls: Option<TlsFiles>,
     pub snapshot_records: u64,
     pub fault_injection: bool,
+    /// Browser origins allowed to call the REST API (CORS); empty means same-origin only.
+    pub cors_origins: Vec<String>,
 }
 
 async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener> {
@@ -94,7 +96,7 @@ pub async fn run(
         let _ = rx.wait_for(|stop| *stop).await;
     };
 
-    let router = http::router(ctx.clone(), metrics_handle);
+    let router = http::router(ctx.clone(), metrics_handle, &options.cors_origins);
     let http_task = match &options.tls {
         None => {
             let serve =

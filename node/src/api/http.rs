@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,6 +15,7 @@ use axum::{Json, Router};
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::de::DeserializeOwned;
 use serde_json::json;
+use tower_http::cors::CorsLayer;
 
 use super::wire::*;
 use super::NodeContext;
@@ -118,7 +119,13 @@ fn parse_u64(field: &str, text: &str) -> Result<u64, Error> {
         .map_err(|_| Error::invalid(field, format!("{text:?} is not an unsigned 64-bit integer")))
 }
 
-pub fn router(ctx: NodeContext, metrics_handle: PrometheusHandle) -> Router {
+/// The REST router. `cors_origins` lists the browser origins allowed to call the API (none:
+/// no CORS headers, so only same-origin pages can); preflights are answered before auth.
+pub fn router(
+    ctx: NodeContext,
+    metrics_handle: PrometheusHandle,
+    cors_origins: &[String],
+) -> Router {
     let mut api = Router::new()
         .route(
             "/collections",
@@ -157,7 +164,7 @@ pub fn router(ctx: NodeContext, metrics_handle: PrometheusHandle) -> Router {
             )
         }
     });
-    Router::new()
+    let router = Router::new()
         .nest("/api", api)
         .route("/livez", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))
@@ -170,8 +177,29 @@ pub fn router(ctx: NodeContext, metrics_handle: PrometheusHandle) -> Router {
             )
         })
         .layer(middleware::from_fn(observe))
-        .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
-        .with_state(ctx)
+        .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX));
+    match cors(cors_origins) {
+        Some(layer) => router.layer(layer).with_state(ctx),
+        None => router.with_state(ctx),
+    }
+}
+
+/// The CORS layer for `origins`; none at all when the list is empty, so preflights and
+/// every other request behave exactly as without CORS.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| o.parse().ok()).collect();
+    if origins.is_empty() {
+        return None;
+    }
+    let layer = CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            HeaderName::from_static("x-api-key"),
+        ]);
+    Some(layer)
 }
 
 /// Sets the u64 mode for the request and records its metrics.
