@@ -60,7 +60,11 @@ fn point(vector: Value, payload: Value) -> String {
 }
 
 fn searches(n: usize) -> String {
-    json!({"searches": vec![json!({"vector": [0.0, 0.0, 1.0], "top_k": 1}); n]}).to_string()
+    searches_of(n, 1)
+}
+
+fn searches_of(n: usize, top_k: usize) -> String {
+    json!({"searches": vec![json!({"vector": [0.0, 0.0, 1.0], "top_k": top_k}); n]}).to_string()
 }
 
 /// (what, method, path, body as JSON text, (status, code)).
@@ -112,6 +116,7 @@ fn rest_bad_input_table() {
         ("path ../digest", "GET", format!("{c}/../digest"), None, bad),
         ("drop ..", "DELETE", format!("{c}/.."), None, bad),
         ("path a%2Fb", "GET", format!("{c}/a%2Fb"), None, bad),
+        ("path not UTF-8", "GET", format!("{c}/%FF/digest"), None, bad),
         ("path a%2Fb points", "PUT", format!("{c}/a%2Fb/points"), Some(points_json(1)), bad),
         ("path 65 chars", "GET", format!("{c}/{NAME_65}/digest"), None, bad),
         ("path empty name", "GET", format!("{c}//digest"), None, bad),
@@ -162,6 +167,7 @@ fn rest_bad_input_table() {
         ("search cosine zero", "POST", format!("{c}/cos/search"), Some(search(json!([0, 0]), json!(1))), bad),
         ("batch of 0", "POST", format!("{g}/search/batch"), Some(searches(0)), bad),
         ("batch of 1001", "POST", format!("{g}/search/batch"), Some(searches(1001)), bad),
+        ("batch of 101,000 results", "POST", format!("{g}/search/batch"), Some(searches_of(101, 1000)), bad),
         ("batch with a bad search", "POST", format!("{g}/search/batch"), Some(r#"{"searches":[{"vector":[0,0,1],"top_k":1},{"vector":[0,0,1],"top_k":0}]}"#.into()), bad),
         ("bucket 256", "GET", format!("{g}/buckets/256"), None, bad),
         ("bucket x", "GET", format!("{g}/buckets/x"), None, bad),
@@ -383,6 +389,7 @@ async fn grpc_bad_input_table() {
         ("search unknown collection", Req::Search("nope", query(vec![0.0, 0.0, 1.0], 1)), not_found),
         ("batch of 0", Req::Batch("good", vec![]), bad),
         ("batch of 1001", Req::Batch("good", vec![pb_query(vec![0.0, 0.0, 1.0], 1); 1001]), bad),
+        ("batch of 101,000 results", Req::Batch("good", vec![pb_query(vec![0.0, 0.0, 1.0], 1000); 101]), bad),
         ("batch with a bad search", Req::Batch("good", vec![pb_query(vec![0.0, 0.0, 1.0], 1), pb_query(vec![0.0, 0.0, 1.0], 0)]), bad),
         ("bucket 256", Req::Bucket("good", 256), bad),
         ("digest unknown collection", Req::Digest("nope"), not_found),

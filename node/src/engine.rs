@@ -28,7 +28,7 @@ use crate::model::*;
 use crate::storage::datadir::DataDir;
 use crate::storage::record::{self, Op, StoredPoint};
 use crate::storage::snapshot::{self, CollectionImage, SnapshotImage};
-use crate::storage::wal::{FsyncPolicy, Wal, WalOptions};
+use crate::storage::wal::{FsyncPolicy, Wal, WalOptions, FRAME_BODY_BYTES_MAX};
 use crate::{metrics, validate};
 
 #[derive(Debug, Clone)]
@@ -59,7 +59,8 @@ pub struct Engine {
     collections: RwLock<BTreeMap<String, Arc<Collection>>>,
     snapshot_records: u64,
     records_since_snapshot: AtomicU64,
-    snapshot_lock: Mutex<()>,
+    /// Serializes snapshots and holds the LSN of the newest one written by this process.
+    snapshot_lock: Mutex<u64>,
     snapshot_requests: Mutex<Option<mpsc::SyncSender<()>>>,
 }
 
@@ -92,7 +93,7 @@ impl Engine {
             collections: RwLock::new(BTreeMap::new()),
             snapshot_records: options.snapshot_records.max(1),
             records_since_snapshot: AtomicU64::new(0),
-            snapshot_lock: Mutex::new(()),
+            snapshot_lock: Mutex::new(0),
             snapshot_requests: Mutex::new(None),
         };
         let replay_from = match snapshot {
@@ -103,6 +104,7 @@ impl Engine {
             None => 1,
         };
         report.replayed_records = engine.replay(replay_from)?;
+        *engine.snapshot_lock.lock() = report.snapshot_lsn.unwrap_or(0);
         report.last_lsn = engine.wal.last_lsn();
         report.clock = engine.clock.load(Ordering::SeqCst);
         let engine = Arc::new(engine);
@@ -222,6 +224,16 @@ impl Engine {
         check(self)?;
         let stamp = self.clock.load(Ordering::SeqCst) + 1;
         let body = record::encode(stamp, self.data.node_id(), &op);
+        if body.len() > FRAME_BODY_BYTES_MAX {
+            // Payload numbers can grow when re-serialized (1e15 → 1000000000000000.0), so a body
+            // under the request limit can still make a record over the frame limit: refuse it
+            // as too large rather than let the WAL fail.
+            return Err(Error::PayloadTooLarge {
+                what: "the encoded WAL record",
+                bytes: body.len(),
+                max: FRAME_BODY_BYTES_MAX,
+            });
+        }
         let lsn = self.wal.append(&body).map_err(|e| {
             tracing::error!(error = %e, "WAL append failed; writes are stopped");
             unavailable()
@@ -235,7 +247,7 @@ impl Engine {
             unavailable()
         })?;
         metrics::fsync_observed(started.elapsed());
-        metrics::wal_last_lsn(lsn);
+        metrics::wal_last_lsn(self.wal.last_lsn());
         self.after_write();
         Ok(WriteAck {
             count,
@@ -339,7 +351,7 @@ impl Engine {
         queries: &[SearchQuery],
     ) -> Result<Vec<Vec<ScoredPoint>>> {
         let collection = self.collection(collection)?;
-        validate::batch_size(queries.len())?;
+        validate::batch(queries)?;
         for (i, query) in queries.iter().enumerate() {
             validate::search(collection.spec(), &format!("searches[{i}]."), query)?;
         }
@@ -429,9 +441,13 @@ impl Engine {
     /// Writes a snapshot of every collection at the current LSN, then drops the WAL segments
     /// and snapshots it makes unnecessary. Returns the snapshot's LSN.
     pub fn snapshot(&self) -> Result<u64> {
-        let _one_at_a_time = self.snapshot_lock.lock();
+        let mut last_snapshot_lsn = self.snapshot_lock.lock();
         let image = {
             let _writes_paused = self.write_lock.lock();
+            if self.wal.last_lsn() == *last_snapshot_lsn {
+                // Nothing was written since the last snapshot (a late trigger).
+                return Ok(*last_snapshot_lsn);
+            }
             let collections = self
                 .collections
                 .read()
@@ -459,6 +475,7 @@ impl Engine {
         snapshot::write(&self.data.snapshots_dir(), &image)?;
         let removed = self.wal.remove_segments_through(image.lsn)?;
         snapshot::remove_older_than(&self.data.snapshots_dir(), image.lsn)?;
+        *last_snapshot_lsn = image.lsn;
         tracing::info!(
             lsn = image.lsn,
             segments_removed = removed,

@@ -21,6 +21,9 @@ pub const REQUEST_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
 pub const TOP_K_MAX: usize = 1_000;
 /// Most queries in one batch search.
 pub const SEARCHES_PER_BATCH_MAX: usize = 1_000;
+/// Most results one batch search may ask for in total (sum of its `top_k`): each result
+/// carries a payload of up to 64 KiB, so this bounds the answer's memory.
+pub const SEARCH_RESULTS_PER_BATCH_MAX: usize = 100_000;
 /// Largest `ef` a search may ask for; larger values only cost time.
 pub const EF_SEARCH_MAX: usize = 4_096;
 /// Default and largest page of a scroll.
@@ -37,5 +40,6 @@ pub const WAL_SEGMENT_BYTES_MAX: u64 = 64 * 1024 * 1024;
 
 const _: () = assert!(POINTS_PER_UPSERT_MAX <= REQUEST_BODY_BYTES_MAX / 4);
 const _: () = assert!(TOP_K_MAX <= EF_SEARCH_MAX);
+const _: () = assert!(TOP_K_MAX <= SEARCH_RESULTS_PER_BATCH_MAX);
 const _: () = assert!(SCROLL_LIMIT_DEFAULT <= SCROLL_LIMIT_MAX);
 const _: () = assert!((PAYLOAD_BYTES_MAX as u64) < WAL_SEGMENT_BYTES_MAX);

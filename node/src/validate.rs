@@ -176,11 +176,24 @@ pub fn search(spec: &CollectionSpec, field: &str, query: &SearchQuery) -> Result
     Ok(())
 }
 
-pub fn batch_size(count: usize) -> Result<()> {
+/// A batch: 1 to `SEARCHES_PER_BATCH_MAX` queries asking for at most
+/// `SEARCH_RESULTS_PER_BATCH_MAX` results in total.
+pub fn batch(queries: &[SearchQuery]) -> Result<()> {
+    let count = queries.len();
     if !(1..=SEARCHES_PER_BATCH_MAX).contains(&count) {
         return Err(Error::invalid(
             "searches",
             format!("a batch takes 1 to {SEARCHES_PER_BATCH_MAX} searches, got {count}"),
+        ));
+    }
+    let results: usize = queries.iter().map(|q| q.top_k).sum();
+    if results > SEARCH_RESULTS_PER_BATCH_MAX {
+        return Err(Error::invalid(
+            "searches",
+            format!(
+                "the batch asks for {results} results in total (sum of top_k); at most \
+                 {SEARCH_RESULTS_PER_BATCH_MAX}: split it"
+            ),
         ));
     }
     Ok(())

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -111,6 +112,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
                 format!("invalid JSON body: {e}"),
             )
         })
+    }
+}
+
+/// Path parameters whose rejection (say, invalid UTF-8 after percent-decoding) is JSON like
+/// every other error, not axum's plain text.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => Err(ApiError::new(
+                ErrorCode::InvalidArgument,
+                rejection.body_text(),
+            )),
+        }
     }
 }
 
@@ -296,7 +315,7 @@ pub async fn create_collection(
 #[utoipa::path(get, path = "/api/collections/{name}", responses((status = 200, body = CollectionJson)))]
 pub async fn collection_info(
     State(ctx): State<NodeContext>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<CollectionJson>> {
     let info = ctx.run(move |e| Ok(e.collection(&name)?.info())).await?;
     Ok(Json(info.into()))
@@ -305,7 +324,7 @@ pub async fn collection_info(
 #[utoipa::path(delete, path = "/api/collections/{name}", responses((status = 200, body = WriteJson)))]
 pub async fn drop_collection(
     State(ctx): State<NodeContext>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<WriteJson>> {
     let ack = ctx.run(move |e| e.drop_collection(&name)).await?;
     Ok(Json(WriteJson {
@@ -319,7 +338,7 @@ pub async fn drop_collection(
 #[utoipa::path(get, path = "/api/collections/{name}/digest", responses((status = 200, body = DigestJson)))]
 pub async fn digest(
     State(ctx): State<NodeContext>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<DigestJson>> {
     Ok(Json(ctx.run(move |e| e.digest(&name)).await?.into()))
 }
@@ -328,7 +347,7 @@ pub async fn digest(
     responses((status = 200, body = WriteJson)))]
 pub async fn upsert(
     State(ctx): State<NodeContext>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     Body(body): Body<UpsertBody>,
 ) -> ApiResult<Json<WriteJson>> {
     let points = body.points.into_iter().map(PointBody::into_point).collect();
@@ -345,7 +364,7 @@ pub async fn upsert(
     responses((status = 200, body = WriteJson)))]
 pub async fn delete_points(
     State(ctx): State<NodeContext>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     Body(body): Body<DeleteBody>,
 ) -> ApiResult<Json<WriteJson>> {
     let ids = body.ids.into_iter().map(|id| id.0).collect();
@@ -361,7 +380,7 @@ pub async fn delete_points(
 #[utoipa::path(get, path = "/api/collections/{name}/points/{id}", responses((status = 200, body = PointJson)))]
 pub async fn get_point(
     State(ctx): State<NodeContext>,
-    Path((name, id)): Path<(String, String)>,
+    ApiPath((name, id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<PointJson>> {
     let id = parse_u64("id", &id)?;
     Ok(Json(ctx.run(move |e| e.get(&name, id)).await?.into()))
@@ -372,7 +391,7 @@ pub async fn get_point(
     responses((status = 200, body = ScrollJson)))]
 pub async fn scroll(
     State(ctx): State<NodeContext>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<ScrollJson>> {
     let after = query
@@ -398,7 +417,7 @@ pub async fn scroll(
     responses((status = 200, body = ResultsJson<Vec<ScoredJson>>)))]
 pub async fn search(
     State(ctx): State<NodeContext>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     Body(body): Body<SearchBody>,
 ) -> ApiResult<Json<ResultsJson<Vec<ScoredJson>>>> {
     let query = body.into_query();
@@ -411,7 +430,7 @@ pub async fn search(
     responses((status = 200, body = ResultsJson<Vec<Vec<ScoredJson>>>)))]
 pub async fn search_batch(
     State(ctx): State<NodeContext>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     Body(body): Body<SearchBatchBody>,
 ) -> ApiResult<Json<ResultsJson<Vec<Vec<ScoredJson>>>>> {
     let queries: Vec<_> = body
@@ -431,7 +450,7 @@ pub async fn search_batch(
     responses((status = 200, body = BucketJson)))]
 pub async fn bucket(
     State(ctx): State<NodeContext>,
-    Path((name, bucket)): Path<(String, String)>,
+    ApiPath((name, bucket)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<BucketJson>> {
     let bucket = parse_u64("bucket", &bucket)?;
     let entries = ctx.run(move |e| e.bucket(&name, bucket)).await?;
@@ -494,7 +513,7 @@ async fn debug_wal_fail(State(ctx): State<NodeContext>) -> ApiResult<Json<serde_
 /// so replicas drift at an equal clock; answers the point's new entry hash.
 async fn debug_corrupt(
     State(ctx): State<NodeContext>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     Body(body): Body<CorruptBody>,
 ) -> ApiResult<Json<BucketEntryJson>> {
     let id = body.id.0;

@@ -40,6 +40,14 @@ impl DataDir {
                 return Err(Error::io(format!("locking {}", lock_path.display()), e))
             }
         }
+        // Create the subdirectories here and fsync the root once, so their entries survive a
+        // power loss (an fsync of a file does not make its parent's entry durable).
+        for sub in ["wal", "snapshots"] {
+            let path = root.join(sub);
+            fs::create_dir_all(&path)
+                .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+        }
+        sync_dir(root)?;
         let node_id = load_or_create_node_id(root)?;
         Ok(DataDir {
             root: root.to_path_buf(),

@@ -222,6 +222,34 @@ mod tests {
         });
     }
 
+    // Proves payload floats keep their exact value through a request parse and a WAL round
+    // trip, so a point's entry hash is the same live and after replay (DESIGN §3).
+    #[test]
+    fn payload_floats_round_trip_exactly() {
+        let text = r#"{"a":0.9452706955539223,"b":-5.001964645085646e-8,"c":1e21,"d":5e-324}"#;
+        let payload: serde_json::Map<String, Value> = serde_json::from_str(text).unwrap();
+        assert_eq!(payload["a"].as_f64(), Some(0.9452706955539223));
+        assert_eq!(payload["b"].as_f64(), Some(-5.001964645085646e-8));
+        let point = Point {
+            id: 1,
+            vector: vec![0.5],
+            payload,
+        };
+        let hash = crate::digest::entry_hash(1, &point.vector, &point.payload);
+        let op = Op::Upsert {
+            collection: "c".into(),
+            points: vec![point],
+        };
+        let decoded = decode(1, &encode(1, Uuid::nil(), &op)).unwrap();
+        let Op::Upsert { points, .. } = decoded.op else {
+            panic!("not an upsert")
+        };
+        assert_eq!(
+            crate::digest::entry_hash(1, &points[0].vector, &points[0].payload),
+            hash
+        );
+    }
+
     // Proves a body that passed the CRC but does not decode is reported, not panicked on.
     #[test]
     fn garbage_body_is_corruption() {
