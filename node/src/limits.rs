@@ -17,6 +17,11 @@ pub const POINTS_PER_UPSERT_MAX: usize = 10_000;
 pub const IDS_PER_DELETE_MAX: usize = 10_000;
 /// Largest request body over HTTP and largest gRPC message (413 / RESOURCE_EXHAUSTED beyond).
 pub const REQUEST_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
+/// Requests served at once per transport; more wait. Bounds memory held by bodies in flight.
+pub const REQUESTS_IN_FLIGHT_MAX: usize = 64;
+/// Request bodies up to this size are parsed on the async worker; larger ones on the
+/// blocking pool, so a 32 MiB body cannot stall health checks.
+pub const BODY_PARSE_INLINE_BYTES_MAX: usize = 64 * 1024;
 /// Most results of one search.
 pub const TOP_K_MAX: usize = 1_000;
 /// Most queries in one batch search.

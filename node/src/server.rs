@@ -15,6 +15,7 @@ use crate::api::auth::ApiKey;
 use crate::api::{grpc, http, Advertised, NodeContext};
 use crate::engine::{Engine, EngineOptions};
 use crate::error::{Error, Result};
+use crate::limits::REQUESTS_IN_FLIGHT_MAX;
 use crate::storage::wal::FsyncPolicy;
 
 #[derive(Debug, Clone)]
@@ -163,7 +164,9 @@ pub async fn run(
         let reflection_v1alpha = reflection()
             .build_v1alpha()
             .expect("the embedded descriptor set is valid");
-        let mut builder = tonic::transport::Server::builder();
+        let mut builder = tonic::transport::Server::builder().layer(
+            tower::limit::GlobalConcurrencyLimitLayer::new(REQUESTS_IN_FLIGHT_MAX),
+        );
         if let Some(tls) = &options.tls {
             let read = |p: &PathBuf| {
                 std::fs::read(p).map_err(|e| Error::io(format!("reading {}", p.display()), e))

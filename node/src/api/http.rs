@@ -3,6 +3,7 @@
 //! `{"error":{"code","message"}}`, produced by `ApiError` only.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
@@ -16,12 +17,13 @@ use axum::{Json, Router};
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::de::DeserializeOwned;
 use serde_json::json;
+use tokio::sync::Semaphore;
 use tower_http::cors::CorsLayer;
 
 use super::wire::*;
 use super::NodeContext;
 use crate::error::{Error, ErrorCode};
-use crate::limits::REQUEST_BODY_BYTES_MAX;
+use crate::limits::{BODY_PARSE_INLINE_BYTES_MAX, REQUESTS_IN_FLIGHT_MAX, REQUEST_BODY_BYTES_MAX};
 use crate::model::CollectionSpec;
 use crate::{metrics, validate};
 
@@ -92,7 +94,7 @@ type ApiResult<T> = Result<T, ApiError>;
 /// anything that is not the expected JSON.
 pub struct Body<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+impl<S: Send + Sync, T: DeserializeOwned + Send + 'static> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -106,12 +108,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
                 ApiError::new(ErrorCode::InvalidArgument, rejection.body_text())
             }
         })?;
-        serde_json::from_slice(&bytes).map(Body).map_err(|e| {
-            ApiError::new(
-                ErrorCode::InvalidArgument,
-                format!("invalid JSON body: {e}"),
-            )
-        })
+        let inline = bytes.len() < BODY_PARSE_INLINE_BYTES_MAX;
+        let parse = move || {
+            serde_json::from_slice(&bytes).map(Body).map_err(|e| {
+                ApiError::new(
+                    ErrorCode::InvalidArgument,
+                    format!("invalid JSON body: {e}"),
+                )
+            })
+        };
+        // Parsing megabytes of JSON takes milliseconds: keep it off the async workers, which
+        // must stay free for /livez, /metrics and small requests.
+        if inline {
+            parse()
+        } else {
+            match tokio::task::spawn_blocking(parse).await {
+                Ok(result) => result,
+                Err(join) => std::panic::resume_unwind(join.into_panic()),
+            }
+        }
     }
 }
 
@@ -170,7 +185,9 @@ pub fn router(
             .route("/debug/wal/fail", post(debug_wal_fail))
             .route("/debug/collections/{name}/corrupt", post(debug_corrupt));
     }
-    let api = api.route_layer(middleware::from_fn_with_state(ctx.clone(), require_key));
+    let api = api
+        .route_layer(middleware::from_fn_with_state(ctx.clone(), require_key))
+        .route_layer(middleware::from_fn_with_state(in_flight(), limit_in_flight));
     for route in super::openapi::ROUTES {
         metrics::register_route("http", route);
     }
@@ -236,6 +253,24 @@ async fn observe(req: Request, next: Next) -> Response {
         .map_or("ok", |c| c.as_str());
     metrics::request("http", route, code, started.elapsed());
     response
+}
+
+fn in_flight() -> Arc<Semaphore> {
+    Arc::new(Semaphore::new(REQUESTS_IN_FLIGHT_MAX))
+}
+
+/// Bounds the `/api` requests being served at once (bodies included): more wait their turn,
+/// so memory stays bounded however many clients connect.
+async fn limit_in_flight(
+    State(slots): State<Arc<Semaphore>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let _slot = slots
+        .acquire()
+        .await
+        .expect("the semaphore is never closed");
+    next.run(req).await
 }
 
 /// The route template a path matches, as the `route` label (bounded cardinality).
