@@ -10,6 +10,7 @@
 //! only copy of data whose WAL was already removed), and leftover `.tmp` directories are
 //! deleted.
 
+use std::borrow::Cow;
 use std::fs::{self, File};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -49,12 +50,13 @@ struct Manifest {
 }
 
 #[derive(Serialize, Deserialize)]
-struct CollectionFile {
-    name: String,
+/// Borrowed when written (no copy of the points), owned when read.
+struct CollectionFile<'a> {
+    name: Cow<'a, str>,
     dimension: u32,
-    metric: String,
+    metric: Cow<'a, str>,
     logical_clock: u64,
-    points: Vec<StoredPoint>,
+    points: Cow<'a, [StoredPoint]>,
 }
 
 fn dir_name(lsn: u64) -> String {
@@ -72,11 +74,11 @@ pub fn write(root: &Path, image: &SnapshotImage) -> Result<PathBuf> {
     fs::create_dir(&tmp).map_err(|e| Error::io(format!("creating {}", tmp.display()), e))?;
     for collection in &image.collections {
         let body = CollectionFile {
-            name: collection.spec.name.clone(),
+            name: Cow::Borrowed(&collection.spec.name),
             dimension: collection.spec.dimension as u32,
-            metric: collection.spec.metric.as_str().to_string(),
+            metric: Cow::Borrowed(collection.spec.metric.as_str()),
             logical_clock: collection.logical_clock,
-            points: collection.points.clone(),
+            points: Cow::Borrowed(&collection.points),
         };
         write_file(&tmp.join(format!("{}.snap", collection.spec.name)), &body)?;
     }
@@ -179,7 +181,7 @@ pub fn load_latest(root: &Path) -> Result<Option<SnapshotImage>> {
     let mut collections = Vec::with_capacity(manifest.collections.len());
     for name in &manifest.collections {
         let path = dir.join(format!("{name}.snap"));
-        let file: CollectionFile = read_file(&path)?;
+        let file: CollectionFile<'static> = read_file(&path)?;
         let metric = Metric::parse(&file.metric).ok_or_else(|| Error::Corrupt {
             what: "snapshot file",
             file: path.clone(),
@@ -187,12 +189,12 @@ pub fn load_latest(root: &Path) -> Result<Option<SnapshotImage>> {
         })?;
         collections.push(CollectionImage {
             spec: CollectionSpec {
-                name: file.name,
+                name: file.name.into_owned(),
                 dimension: file.dimension as usize,
                 metric,
             },
             logical_clock: file.logical_clock,
-            points: file.points,
+            points: file.points.into_owned(),
         });
     }
     Ok(Some(SnapshotImage {
