@@ -11,6 +11,7 @@
 //! with the clock set to the largest stamp seen. The HNSW graphs are derived state, rebuilt.
 
 use std::collections::BTreeMap;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Weak};
@@ -239,7 +240,19 @@ impl Engine {
             unavailable()
         })?;
         self.clock.store(stamp, Ordering::SeqCst);
-        let count = self.apply(op, stamp)?;
+        // The record is in the log: if applying it fails now (say, usearch cannot allocate),
+        // memory and log disagree, so stop all writes before letting the failure go on.
+        let count = match catch_unwind(AssertUnwindSafe(|| self.apply(op, stamp))) {
+            Ok(Ok(count)) => count,
+            Ok(Err(e)) => {
+                self.wal.poison(&format!("apply of LSN {lsn} failed: {e}"));
+                return Err(e);
+            }
+            Err(panic) => {
+                self.wal.poison(&format!("apply of LSN {lsn} panicked"));
+                resume_unwind(panic);
+            }
+        };
         drop(guard);
         let started = Instant::now();
         self.wal.sync_until(lsn).map_err(|e| {

@@ -561,4 +561,12 @@ impl Wal {
     pub fn is_poisoned(&self) -> bool {
         self.shared.poisoned.load(Ordering::Acquire)
     }
+
+    /// Stops every later append and sync, as a failed fsync does: for a caller that can no
+    /// longer keep its state in step with the log (say, an apply that failed after its
+    /// record was appended). Reads go on; restarting (recovery) is the only way on.
+    pub fn poison(&self, reason: &str) {
+        self.shared.poisoned.store(true, Ordering::Release);
+        tracing::error!(%reason, "the WAL is poisoned: writes are stopped until restart");
+    }
 }

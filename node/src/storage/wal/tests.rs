@@ -291,6 +291,18 @@ fn torn_header_of_last_segment_is_removed() {
 }
 
 #[test]
+fn explicit_poison_stops_writes_and_keeps_reads() {
+    // A caller that lost step with the log (a failed apply) can stop every later write.
+    let dir = tempfile::tempdir().unwrap();
+    let (wal, _) = open(dir.path(), SEGMENT_BYTES_MAX_DEFAULT).unwrap();
+    fill(&wal, 1..=2);
+    wal.poison("test");
+    assert!(matches!(wal.append(b"x"), Err(WalError::Poisoned)));
+    assert!(matches!(wal.sync_until(2), Err(WalError::Poisoned)));
+    assert_eq!(records(&wal, 1)[..], expected(1..=2)[..]);
+}
+
+#[test]
 fn injected_failure_poisons_but_reads_still_work() {
     // A failed write or fsync returns the I/O error once, then Poisoned; earlier records stay readable.
     for fail_in_sync in [false, true] {
