@@ -66,20 +66,15 @@ impl Collection {
         let mut state = self.state.write();
         let state = &mut *state;
         for point in points {
-            let hash = entry_hash(point.id, &point.vector, &point.payload);
             state
                 .index
                 .upsert(point.id, &point.vector)
                 .expect("index accepts a validated vector");
-            let entry = Entry {
-                vector: point.vector,
-                payload: point.payload,
-                entry_hash: hash,
-            };
-            if let Some(old) = state.points.insert(point.id, entry) {
-                state.digest.remove(point.id, old.entry_hash);
+            let (id, entry) = entry_of(point);
+            state.digest.insert(id, entry.entry_hash);
+            if let Some(old) = state.points.insert(id, entry) {
+                state.digest.remove(id, old.entry_hash);
             }
-            state.digest.insert(point.id, hash);
         }
         if state.index.kind() == IndexKind::Flat && state.points.len() > FLAT_INDEX_POINTS_MAX {
             state.index = build_index(&self.spec, IndexKind::Hnsw, &state.points);
@@ -115,15 +110,10 @@ impl Collection {
             IndexKind::Flat
         };
         for point in points {
-            let hash = entry_hash(point.id, &point.vector, &point.payload);
-            state.digest.insert(point.id, hash);
-            let entry = Entry {
-                vector: point.vector,
-                payload: point.payload,
-                entry_hash: hash,
-            };
-            let previous = state.points.insert(point.id, entry);
-            assert!(previous.is_none(), "snapshot holds id {} twice", point.id);
+            let (id, entry) = entry_of(point);
+            state.digest.insert(id, entry.entry_hash);
+            let previous = state.points.insert(id, entry);
+            assert!(previous.is_none(), "snapshot holds id {id} twice");
         }
         state.index = build_index(&self.spec, kind, &state.points);
         state.logical_clock = logical_clock;
@@ -246,6 +236,17 @@ fn after_bound(after: Option<u64>) -> (Bound<u64>, Bound<u64>) {
         Some(after) => (Bound::Excluded(after), Bound::Unbounded),
         None => (Bound::Unbounded, Bound::Unbounded),
     }
+}
+
+/// A point as stored, with its entry hash computed once.
+fn entry_of(point: Point) -> (u64, Entry) {
+    let entry_hash = entry_hash(point.id, &point.vector, &point.payload);
+    let entry = Entry {
+        vector: point.vector,
+        payload: point.payload,
+        entry_hash,
+    };
+    (point.id, entry)
 }
 
 fn point_of(id: u64, entry: &Entry) -> Point {

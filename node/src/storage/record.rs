@@ -41,17 +41,6 @@ pub enum Op {
     },
 }
 
-impl Op {
-    /// The collection this operation changes.
-    pub fn collection(&self) -> &str {
-        match self {
-            Op::CreateCollection(spec) => &spec.name,
-            Op::DropCollection { name } => name,
-            Op::Upsert { collection, .. } | Op::Delete { collection, .. } => collection,
-        }
-    }
-}
-
 /// Stored form of a point, shared with snapshots.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredPoint {
