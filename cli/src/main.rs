@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use hyperspace_node::{FsyncPolicy, NodeOptions, TlsFiles};
+use hyperspace_node::{FsyncPolicy, NodeOptions, RoleState, TlsFiles};
 
 #[derive(Parser)]
 #[command(
@@ -30,7 +30,13 @@ const NODE_EXAMPLES: &str = "Examples:
   hyperspace node --data-dir ./data
   HYPERSPACE_API_KEY=s3cret hyperspace node --data-dir ./data --http-addr 0.0.0.0:50050
   hyperspace node --data-dir ./data --fsync 5 --tls-cert cert.pem --tls-key key.pem
-  curl -s localhost:50050/api/collections/default/digest";
+  curl -s localhost:50050/api/collections/default/digest
+  # a follower of that node, on other ports:
+  hyperspace node --data-dir ./data2 --http-addr 127.0.0.1:50060 --grpc-addr 127.0.0.1:50061 \\
+      --role follower --leader http://127.0.0.1:50051
+  # failover: promote a follower, point another node at it
+  curl -s -XPOST localhost:50060/api/admin/promote
+  curl -s -XPOST localhost:50050/api/admin/follow -d '{\"leader\":\"http://127.0.0.1:50061\"}'";
 
 #[derive(Args)]
 struct NodeArgs {
@@ -49,9 +55,12 @@ struct NodeArgs {
     /// gRPC URL other processes should use (default: the listen address).
     #[arg(long, env = "HYPERSPACE_ADVERTISE_GRPC")]
     advertise_grpc: Option<String>,
-    /// Replication role (replication arrives in a later release; only leader runs today).
-    #[arg(long, env = "HYPERSPACE_ROLE", default_value = "leader", value_parser = ["leader"])]
+    /// Replication role. A follower streams the leader's WAL, applies it and refuses writes.
+    #[arg(long, env = "HYPERSPACE_ROLE", default_value = "leader", value_parser = ["leader", "follower"])]
     role: String,
+    /// gRPC URL of the leader to follow (needs --role follower), e.g. http://10.0.0.1:50051.
+    #[arg(long, env = "HYPERSPACE_LEADER", value_parser = parse_leader_url)]
+    leader: Option<String>,
     /// API key required on every /api route and gRPC call. No default: unset means open.
     #[arg(long, env = "HYPERSPACE_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
@@ -89,6 +98,15 @@ fn parse_fsync(text: &str) -> Result<FsyncPolicy, String> {
     }
 }
 
+fn parse_leader_url(text: &str) -> Result<String, String> {
+    match text.strip_prefix("http://") {
+        Some(rest) if !rest.is_empty() && !rest.contains('/') => Ok(text.to_string()),
+        _ => Err(format!(
+            "expected the leader's gRPC URL like http://10.0.0.1:50051, got {text:?}"
+        )),
+    }
+}
+
 fn parse_origin(text: &str) -> Result<String, String> {
     let scheme_ok = text.starts_with("http://") || text.starts_with("https://");
     let clean = !text.ends_with('/') && text.bytes().all(|b| b.is_ascii_graphic());
@@ -117,7 +135,17 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
+    let role = match (args.role.as_str(), args.leader) {
+        ("leader", None) => RoleState::Leader,
+        ("follower", Some(leader_url)) => RoleState::Follower {
+            leader_url,
+            leader: None,
+        },
+        (_, Some(_)) => anyhow::bail!("--leader is only for --role follower"),
+        _ => anyhow::bail!("--role follower needs --leader http://HOST:GRPC_PORT"),
+    };
     let options = NodeOptions {
+        role,
         data_dir: args.data_dir,
         http_addr: args.http_addr,
         grpc_addr: args.grpc_addr,

@@ -218,6 +218,7 @@ fn batch_search(c: &mut Criterion) {
         data_dir: dir.path().to_path_buf(),
         fsync: FsyncPolicy::IntervalMs(50),
         snapshot_records: u64::MAX,
+        role: hyperspace_node::RoleState::Leader,
     })
     .unwrap();
     engine

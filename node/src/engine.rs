@@ -9,6 +9,14 @@
 //!
 //! Recovery: the newest snapshot, then every WAL record after it through the same `apply`,
 //! with the clock set to the largest stamp seen. The HNSW graphs are derived state, rebuilt.
+//!
+//! Replication (`replica.rs`): a follower appends its leader's records under the leader's
+//! LSNs and applies them through the same `apply`, with `clock = max(clock, stamp)`. Every
+//! appended record also enters the live tail, and the acknowledged LSN (the newest record a
+//! client was told about, so the newest a follower may receive) is published on a watch.
+
+mod replica;
+pub use replica::StreamStart;
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -28,7 +36,9 @@ use crate::limits::WAL_SEGMENT_BYTES_MAX;
 use crate::model::*;
 use crate::storage::datadir::DataDir;
 use crate::storage::record::{self, Op, StoredPoint};
+use crate::limits::LIVE_TAIL_BYTES_MAX;
 use crate::storage::snapshot::{self, CollectionImage, SnapshotImage};
+use crate::storage::tail::LiveTail;
 use crate::storage::wal::{FsyncPolicy, Wal, WalOptions, FRAME_BODY_BYTES_MAX};
 use crate::{metrics, validate};
 
@@ -38,6 +48,8 @@ pub struct EngineOptions {
     pub fsync: FsyncPolicy,
     /// WAL records between automatic snapshots.
     pub snapshot_records: u64,
+    /// The role at start; replication and the admin calls change it later.
+    pub role: RoleState,
 }
 
 /// What recovery found, for the start-up log.
@@ -63,6 +75,16 @@ pub struct Engine {
     /// Serializes snapshots and holds the LSN of the newest one written by this process.
     snapshot_lock: Mutex<u64>,
     snapshot_requests: Mutex<Option<mpsc::SyncSender<()>>>,
+    /// Leader or follower (of which URL). Checked under the write lock by every write.
+    role: tokio::sync::watch::Sender<RoleState>,
+    /// LSN and xxh3-64 of the newest record's body: this node's position in its history.
+    last_record: Mutex<(u64, u64)>,
+    /// The newest records in memory, for the replication stream.
+    tail: LiveTail,
+    /// The newest acknowledged (durable, under `--fsync always`) LSN: what may be streamed.
+    acked: tokio::sync::watch::Sender<u64>,
+    /// Identity `(lsn, last_record_hash)` of the newest snapshot on disk.
+    snapshot_identity: Mutex<(u64, u64)>,
 }
 
 impl Engine {
@@ -70,11 +92,16 @@ impl Engine {
     pub fn open(options: EngineOptions) -> Result<(Arc<Engine>, RecoveryReport)> {
         let data = DataDir::open(&options.data_dir)?;
         let snapshot = snapshot::load_latest(&data.snapshots_dir())?;
+        let finish_install = replica::interrupted_install(&data, snapshot.as_ref())?;
         let (wal, wal_recovery) = Wal::open(WalOptions {
             dir: data.wal_dir(),
             segment_bytes_max: WAL_SEGMENT_BYTES_MAX,
             fsync: options.fsync,
         })?;
+        if let Some(lsn) = finish_install {
+            wal.reset_to(lsn + 1)?;
+            data.clear_install_marker()?;
+        }
         let mut report = RecoveryReport {
             truncated_tail: wal_recovery.truncated.as_ref().map(|t| {
                 format!(
@@ -96,10 +123,17 @@ impl Engine {
             records_since_snapshot: AtomicU64::new(0),
             snapshot_lock: Mutex::new(0),
             snapshot_requests: Mutex::new(None),
+            role: tokio::sync::watch::Sender::new(options.role),
+            last_record: Mutex::new((0, 0)),
+            tail: LiveTail::new(LIVE_TAIL_BYTES_MAX, 1),
+            acked: tokio::sync::watch::Sender::new(0),
+            snapshot_identity: Mutex::new((0, 0)),
         };
         let replay_from = match snapshot {
             Some(image) => {
                 report.snapshot_lsn = Some(image.lsn);
+                *engine.snapshot_identity.lock() = (image.lsn, image.last_record_hash);
+                *engine.last_record.lock() = (image.lsn, image.last_record_hash);
                 engine.load_snapshot(image)?
             }
             None => 1,
@@ -107,6 +141,8 @@ impl Engine {
         report.replayed_records = engine.replay(replay_from)?;
         *engine.snapshot_lock.lock() = report.snapshot_lsn.unwrap_or(0);
         report.last_lsn = engine.wal.last_lsn();
+        engine.tail.reset(report.last_lsn + 1);
+        engine.acked.send_replace(report.last_lsn);
         report.clock = engine.clock.load(Ordering::SeqCst);
         let engine = Arc::new(engine);
         engine.start_snapshotter();
@@ -129,8 +165,17 @@ impl Engine {
                 ),
             });
         }
+        self.load_image(image)
+    }
+
+    /// Replaces every collection and the clock with the image's; returns the next LSN.
+    fn load_image(&self, image: SnapshotImage) -> Result<u64> {
         self.clock.store(image.clock, Ordering::SeqCst);
         let mut collections = self.collections.write();
+        for name in collections.keys() {
+            metrics::collection_dropped(name);
+        }
+        collections.clear();
         for CollectionImage {
             spec,
             logical_clock,
@@ -148,6 +193,7 @@ impl Engine {
                     reason,
                 })?;
             collection.load(points, logical_clock);
+            metrics::collection_changed(&collection);
             collections.insert(collection.spec().name.clone(), Arc::new(collection));
         }
         Ok(image.lsn + 1)
@@ -166,6 +212,7 @@ impl Engine {
         for item in self.wal.read_from(from)? {
             let (lsn, body) = item?;
             let record = record::decode(lsn, &body)?;
+            *self.last_record.lock() = (lsn, record::body_hash(&body));
             self.clock.fetch_max(record.stamp, Ordering::SeqCst);
             self.apply(record.op, record.stamp)
                 .map_err(|e| Error::Corrupt {
@@ -216,9 +263,52 @@ impl Engine {
         }
     }
 
+    /// Notes a record just appended under the write lock: this node's position, the tail.
+    fn appended(&self, lsn: u64, body: Vec<u8>) {
+        *self.last_record.lock() = (lsn, record::body_hash(&body));
+        self.tail.push(lsn, body);
+    }
+
+    /// Applies a record already in the log. If that fails now (say, usearch cannot
+    /// allocate), memory and log disagree, so all writes stop before the failure goes on.
+    fn apply_appended(&self, lsn: u64, op: Op, stamp: u64) -> Result<u64> {
+        match catch_unwind(AssertUnwindSafe(|| self.apply(op, stamp))) {
+            Ok(Ok(count)) => Ok(count),
+            Ok(Err(e)) => {
+                self.wal.poison(&format!("apply of LSN {lsn} failed: {e}"));
+                Err(e)
+            }
+            Err(panic) => {
+                self.wal.poison(&format!("apply of LSN {lsn} panicked"));
+                resume_unwind(panic);
+            }
+        }
+    }
+
+    /// Waits until every record through `lsn` is durable (group commit), then publishes
+    /// `lsn` as acknowledged, which lets the replication stream send it.
+    fn make_durable(&self, lsn: u64) -> Result<()> {
+        let started = Instant::now();
+        self.wal.sync_until(lsn).map_err(|e| {
+            tracing::error!(error = %e, "WAL fsync failed; writes are stopped");
+            unavailable()
+        })?;
+        metrics::fsync_observed(started.elapsed());
+        metrics::wal_last_lsn(self.wal.last_lsn());
+        self.acked.send_if_modified(|acked| {
+            let newer = lsn > *acked;
+            if newer {
+                *acked = lsn;
+            }
+            newer
+        });
+        Ok(())
+    }
+
     /// The leader's write path (see the module doc).
     fn write(&self, check: impl FnOnce(&Self) -> Result<()>, op: Op) -> Result<WriteAck> {
         let guard = self.write_lock.lock();
+        self.ensure_leader()?;
         if self.wal.is_poisoned() {
             return Err(unavailable());
         }
@@ -240,28 +330,11 @@ impl Engine {
             unavailable()
         })?;
         self.clock.store(stamp, Ordering::SeqCst);
-        // The record is in the log: if applying it fails now (say, usearch cannot allocate),
-        // memory and log disagree, so stop all writes before letting the failure go on.
-        let count = match catch_unwind(AssertUnwindSafe(|| self.apply(op, stamp))) {
-            Ok(Ok(count)) => count,
-            Ok(Err(e)) => {
-                self.wal.poison(&format!("apply of LSN {lsn} failed: {e}"));
-                return Err(e);
-            }
-            Err(panic) => {
-                self.wal.poison(&format!("apply of LSN {lsn} panicked"));
-                resume_unwind(panic);
-            }
-        };
+        self.appended(lsn, body);
+        let count = self.apply_appended(lsn, op, stamp)?;
         drop(guard);
-        let started = Instant::now();
-        self.wal.sync_until(lsn).map_err(|e| {
-            tracing::error!(error = %e, "WAL fsync failed; writes are stopped");
-            unavailable()
-        })?;
-        metrics::fsync_observed(started.elapsed());
-        metrics::wal_last_lsn(self.wal.last_lsn());
-        self.after_write();
+        self.make_durable(lsn)?;
+        self.after_write(1);
         Ok(WriteAck {
             count,
             lsn,
@@ -270,6 +343,7 @@ impl Engine {
     }
 
     pub fn create_collection(&self, spec: CollectionSpec) -> Result<WriteAck> {
+        self.ensure_leader()?;
         validate::collection_spec(&spec)?;
         let name = spec.name.clone();
         self.write(
@@ -282,6 +356,7 @@ impl Engine {
     }
 
     pub fn drop_collection(&self, name: &str) -> Result<WriteAck> {
+        self.ensure_leader()?;
         validate::collection_name(name)?;
         self.write(
             |engine| engine.collection(name).map(drop),
@@ -292,6 +367,7 @@ impl Engine {
     }
 
     pub fn upsert(&self, collection: &str, points: Vec<Point>) -> Result<WriteAck> {
+        self.ensure_leader()?;
         let spec = self.collection(collection)?.spec().clone();
         validate::points(&spec, &points)?;
         self.write(
@@ -304,6 +380,7 @@ impl Engine {
     }
 
     pub fn delete(&self, collection: &str, ids: Vec<u64>) -> Result<WriteAck> {
+        self.ensure_leader()?;
         let spec = self.collection(collection)?.spec().clone();
         validate::ids(&ids)?;
         self.write(
@@ -392,7 +469,7 @@ impl Engine {
     pub fn status(&self) -> NodeStatus {
         NodeStatus {
             node_id: self.node_id().to_string(),
-            role: Role::Leader,
+            role: self.role.borrow().role(),
             last_lsn: self.wal.last_lsn(),
             logical_clock: self.clock.load(Ordering::SeqCst),
         }
@@ -423,8 +500,8 @@ impl Engine {
         Ok(hash)
     }
 
-    fn after_write(&self) {
-        let since = self.records_since_snapshot.fetch_add(1, Ordering::SeqCst) + 1;
+    fn after_write(&self, records: u64) {
+        let since = self.records_since_snapshot.fetch_add(records, Ordering::SeqCst) + records;
         if since >= self.snapshot_records {
             if let Some(sender) = self.snapshot_requests.lock().as_ref() {
                 let _ = sender.try_send(());
@@ -477,9 +554,12 @@ impl Engine {
             self.records_since_snapshot.store(0, Ordering::SeqCst);
             // Records after the image go to a new segment, so the ones before can go.
             self.wal.rotate()?;
+            let (lsn, last_record_hash) = *self.last_record.lock();
+            debug_assert_eq!(lsn, self.wal.last_lsn());
             SnapshotImage {
-                lsn: self.wal.last_lsn(),
+                lsn,
                 clock: self.clock.load(Ordering::SeqCst),
+                last_record_hash,
                 collections,
             }
         };
@@ -489,6 +569,7 @@ impl Engine {
         let removed = self.wal.remove_segments_through(image.lsn)?;
         snapshot::remove_older_than(&self.data.snapshots_dir(), image.lsn)?;
         *last_snapshot_lsn = image.lsn;
+        *self.snapshot_identity.lock() = (image.lsn, image.last_record_hash);
         tracing::info!(
             lsn = image.lsn,
             segments_removed = removed,

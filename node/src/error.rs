@@ -15,18 +15,20 @@ pub enum ErrorCode {
     MethodNotAllowed,
     AlreadyExists,
     NotLeader,
+    Diverged,
     PayloadTooLarge,
     Unavailable,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 8] = [
+    pub const ALL: [ErrorCode; 9] = [
         ErrorCode::InvalidArgument,
         ErrorCode::Unauthenticated,
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
         ErrorCode::AlreadyExists,
         ErrorCode::NotLeader,
+        ErrorCode::Diverged,
         ErrorCode::PayloadTooLarge,
         ErrorCode::Unavailable,
     ];
@@ -39,6 +41,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::AlreadyExists => "already_exists",
             ErrorCode::NotLeader => "not_leader",
+            ErrorCode::Diverged => "diverged",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::Unavailable => "unavailable",
         }
@@ -71,6 +74,18 @@ pub enum Error {
     CollectionExists { collection: String },
     #[error("this node is a follower and refuses writes; send them to the leader")]
     NotLeader { leader: Option<LeaderAddress> },
+    #[error(
+        "diverged: {reason}; this node's log holds records the leader lacks, so it refuses \
+         to mix the two histories (wipe its data directory to re-seed it from the leader)"
+    )]
+    Diverged { reason: String },
+    #[error(
+        "node id {node_id} already has a live replication stream (heard {heard_ms} ms ago); \
+         two nodes share one identity — was a data directory copied?"
+    )]
+    DuplicateFollower { node_id: String, heard_ms: u64 },
+    #[error("replication: {reason}")]
+    Replication { reason: String },
     #[error("missing or wrong API key")]
     Unauthenticated,
     #[error("the node cannot write: {reason}")]
@@ -123,8 +138,11 @@ impl Error {
             Error::CollectionNotFound { .. } | Error::PointNotFound { .. } => ErrorCode::NotFound,
             Error::CollectionExists { .. } => ErrorCode::AlreadyExists,
             Error::NotLeader { .. } => ErrorCode::NotLeader,
+            Error::Diverged { .. } => ErrorCode::Diverged,
+            Error::DuplicateFollower { .. } => ErrorCode::AlreadyExists,
             Error::Unauthenticated => ErrorCode::Unauthenticated,
             Error::Unavailable { .. }
+            | Error::Replication { .. }
             | Error::Wal(_)
             | Error::Io { .. }
             | Error::Corrupt { .. }

@@ -12,6 +12,7 @@
 //! - `collection`: one collection in memory: points, digest, index, logical clock.
 //! - `engine`: all collections, the write path, recovery, snapshots.
 //! - `metrics`: Prometheus series of §6.
+//! - `replication`: the leader's WAL stream to followers and the follower's client of it.
 //! - `api`: REST (axum) and gRPC (tonic) transports, auth, OpenAPI.
 //! - `server`: binds listeners, recovers, serves, drains.
 //! - `synth`: deterministic clustered vectors for benchmarks and tests.
@@ -25,12 +26,14 @@ pub mod index;
 pub mod limits;
 pub mod metrics;
 pub mod model;
+pub mod replication;
 pub mod server;
 pub mod storage;
 pub mod synth;
 pub mod validate;
 
 pub use engine::{Engine, EngineOptions};
+pub use model::RoleState;
 pub use error::{Error, ErrorCode, Result};
 pub use server::{NodeOptions, TlsFiles};
 pub use storage::wal::FsyncPolicy;

@@ -42,7 +42,34 @@ pub const FLAT_INDEX_POINTS_MAX: usize = 1_024;
 pub const SNAPSHOT_RECORDS_DEFAULT: u64 = 100_000;
 /// WAL segment size before rotation.
 pub const WAL_SEGMENT_BYTES_MAX: u64 = 64 * 1024 * 1024;
+/// Bytes of the newest WAL records kept in memory for live streaming (the live tail); a
+/// follower whose next record has left it reads the WAL on disk instead.
+pub const LIVE_TAIL_BYTES_MAX: usize = 64 * 1024 * 1024;
+/// Bytes of records in one replication message (one larger record still goes alone).
+pub const REPLICATION_BATCH_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// Messages queued per replication stream before the sender waits for the network.
+pub const REPLICATION_QUEUE_MESSAGES_MAX: usize = 16;
+/// Largest message a follower accepts from its leader: one maximal WAL record plus framing.
+pub const REPLICATION_MESSAGE_BYTES_MAX: usize = 80 * 1024 * 1024;
+/// Bytes of one snapshot chunk on the replication stream.
+pub const SNAPSHOT_CHUNK_BYTES: usize = 1024 * 1024;
+/// Largest snapshot a follower accepts over the stream (it is held in memory, then decoded).
+pub const SNAPSHOT_STREAM_BYTES_MAX: usize = 16 * 1024 * 1024 * 1024;
+/// Each side of a replication stream sends at least this often (heartbeat / acknowledgement).
+pub const REPLICATION_HEARTBEAT_MS: u64 = 1_000;
+/// A peer silent this long is dead: the stream is dropped and the follower reconnects.
+pub const REPLICATION_PEER_TIMEOUT_MS: u64 = 4_000;
+/// A stream heard from within this window is live: another stream with its node id is
+/// refused as a duplicate identity; an older, silent one is replaced.
+pub const REPLICATION_LIVE_WINDOW_MS: u64 = 3_000;
+/// Reconnect backoff of a follower: doubles from the minimum to the maximum.
+pub const RECONNECT_BACKOFF_MIN_MS: u64 = 100;
+pub const RECONNECT_BACKOFF_MAX_MS: u64 = 5_000;
 
+const _: () = assert!(REPLICATION_HEARTBEAT_MS < REPLICATION_LIVE_WINDOW_MS);
+const _: () = assert!(REPLICATION_LIVE_WINDOW_MS < REPLICATION_PEER_TIMEOUT_MS);
+const _: () = assert!(REPLICATION_BATCH_BYTES_MAX <= LIVE_TAIL_BYTES_MAX);
+const _: () = assert!(REQUEST_BODY_BYTES_MAX * 2 < REPLICATION_MESSAGE_BYTES_MAX);
 const _: () = assert!(POINTS_PER_UPSERT_MAX <= REQUEST_BODY_BYTES_MAX / 4);
 const _: () = assert!(TOP_K_MAX <= EF_SEARCH_MAX);
 const _: () = assert!(TOP_K_MAX <= SEARCH_RESULTS_PER_BATCH_MAX);

@@ -59,6 +59,18 @@ pub fn install() -> PrometheusHandle {
         "hyperspace_request_duration_seconds",
         "Time to answer a request, by API and route."
     );
+    describe_gauge!(
+        "hyperspace_replication_applied_lsn",
+        "On a follower: the newest LSN received from the leader, durable and applied."
+    );
+    describe_gauge!(
+        "hyperspace_replication_follower_lag_records",
+        "On the leader: records a follower has not yet acknowledged."
+    );
+    describe_gauge!(
+        "hyperspace_replication_follower_connected",
+        "On the leader: 1 while a follower's replication stream is up."
+    );
     histogram!("hyperspace_wal_fsync_duration_seconds").record(0.0);
     gauge!("hyperspace_wal_last_lsn").set(0.0);
     handle
@@ -68,6 +80,26 @@ pub fn node_info(node_id: &str, role: &str) {
     gauge!("hyperspace_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
     gauge!("hyperspace_node_info", "node_id" => node_id.to_string(), "role" => role.to_string())
         .set(1.0);
+}
+
+/// Moves `hyperspace_node_info` from one role label to the other.
+pub fn role_changed(node_id: &str, from: &str, to: &str) {
+    gauge!("hyperspace_node_info", "node_id" => node_id.to_string(), "role" => from.to_string())
+        .set(0.0);
+    node_info(node_id, to);
+}
+
+pub fn replication_applied(lsn: u64) {
+    gauge!("hyperspace_replication_applied_lsn").set(lsn as f64);
+}
+
+/// A follower's position as the leader sees it.
+pub fn follower_state(follower_id: &str, connected: bool, lag_records: u64) {
+    let id = follower_id.to_string();
+    gauge!("hyperspace_replication_follower_connected", "follower_id" => id.clone())
+        .set(if connected { 1.0 } else { 0.0 });
+    gauge!("hyperspace_replication_follower_lag_records", "follower_id" => id)
+        .set(lag_records as f64);
 }
 
 pub fn collection_changed(collection: &Collection) {

@@ -86,6 +86,26 @@ impl Role {
     }
 }
 
+/// The role with what it needs: a follower knows the URL it follows and, once the leader
+/// answered, the leader's identity and addresses (carried by `not_leader` errors).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleState {
+    Leader,
+    Follower {
+        leader_url: String,
+        leader: Option<crate::error::LeaderAddress>,
+    },
+}
+
+impl RoleState {
+    pub fn role(&self) -> Role {
+        match self {
+            RoleState::Leader => Role::Leader,
+            RoleState::Follower { .. } => Role::Follower,
+        }
+    }
+}
+
 /// Identity and position of this node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeStatus {

@@ -16,6 +16,8 @@ use crate::api::{grpc, http, Advertised, NodeContext};
 use crate::engine::{Engine, EngineOptions};
 use crate::error::{Error, Result};
 use crate::limits::REQUESTS_IN_FLIGHT_MAX;
+use crate::model::RoleState;
+use crate::replication::{follower, Replication};
 use crate::storage::wal::FsyncPolicy;
 
 #[derive(Debug, Clone)]
@@ -38,6 +40,8 @@ pub struct NodeOptions {
     pub fault_injection: bool,
     /// Browser origins allowed to call the REST API (CORS); empty means same-origin only.
     pub cors_origins: Vec<String>,
+    /// Leader, or follower of a leader's gRPC URL.
+    pub role: RoleState,
 }
 
 async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener> {
@@ -87,7 +91,13 @@ pub async fn run(
             "FAULT INJECTION IS ENABLED: debug routes can corrupt data and fail the WAL"
         );
     }
-    let ctx = NodeContext::new(auth, advertise.clone(), options.fault_injection);
+    let replication = Arc::new(Replication::new(options.api_key.clone()));
+    let ctx = NodeContext::new(
+        auth,
+        advertise.clone(),
+        options.fault_injection,
+        Arc::clone(&replication),
+    );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
@@ -133,6 +143,7 @@ pub async fn run(
         data_dir: options.data_dir.clone(),
         fsync: options.fsync,
         snapshot_records: options.snapshot_records,
+        role: options.role.clone(),
     };
     let (engine, report) = tokio::task::spawn_blocking(move || Engine::open(engine_options))
         .await
@@ -148,8 +159,14 @@ pub async fn run(
         clock = report.clock,
         "recovered"
     );
-    crate::metrics::node_info(&engine.node_id().to_string(), "leader");
+    crate::metrics::node_info(&engine.node_id().to_string(), engine.role().role().as_str());
     ctx.set_engine(Arc::clone(&engine));
+    tokio::spawn(follower::run(
+        Arc::clone(&engine),
+        replication,
+        ctx.me(),
+        stop_rx.clone(),
+    ));
 
     let grpc_task = {
         // Reflection (v1, and v1alpha for older grpcurl) serves the schema only, no data,

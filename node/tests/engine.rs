@@ -15,6 +15,7 @@ fn open(dir: &Path) -> Arc<Engine> {
         data_dir: dir.to_path_buf(),
         fsync: FsyncPolicy::Always,
         snapshot_records: u64::MAX,
+        role: hyperspace_node::RoleState::Leader,
     })
     .expect("engine opens")
     .0

@@ -13,8 +13,8 @@ use tonic::server::NamedService;
 use tonic::service::interceptor::InterceptedService;
 use tonic::{Code, Request, Response, Status};
 
-use super::NodeContext;
-use crate::error::{Error, ErrorCode};
+use super::{ClusterView, NodeContext};
+use crate::error::{Error, ErrorCode, LeaderAddress};
 use crate::limits::REQUEST_BODY_BYTES_MAX;
 use crate::model::{CollectionInfo, CollectionSpec, Point, ScoredPoint, SearchQuery, WriteAck};
 use crate::{metrics, validate};
@@ -27,13 +27,13 @@ pub fn status_of(code: ErrorCode) -> Code {
         ErrorCode::NotFound => Code::NotFound,
         ErrorCode::MethodNotAllowed => Code::Unimplemented,
         ErrorCode::AlreadyExists => Code::AlreadyExists,
-        ErrorCode::NotLeader => Code::FailedPrecondition,
+        ErrorCode::NotLeader | ErrorCode::Diverged => Code::FailedPrecondition,
         ErrorCode::PayloadTooLarge => Code::ResourceExhausted,
         ErrorCode::Unavailable => Code::Unavailable,
     }
 }
 
-fn to_status(e: Error) -> Status {
+pub fn to_status(e: Error) -> Status {
     let mut message = e.to_string();
     if let Error::NotLeader {
         leader: Some(leader),
@@ -130,6 +130,9 @@ const ROUTES: &[&str] = &[
     "SearchBatch",
     "ListBucket",
     "GetNodeInfo",
+    "Promote",
+    "Follow",
+    "Replicate",
 ];
 
 #[derive(Clone)]
@@ -453,19 +456,114 @@ impl Hyperspace for GrpcApi {
         req: Request<pb::NodeInfoRequest>,
     ) -> Result<Response<pb::NodeInfo>, Status> {
         let pb::NodeInfoRequest {} = req.into_inner();
-        let advertise = self.ctx.advertise.clone();
-        self.call("GetNodeInfo", move |e| {
-            let status = e.status();
-            Ok(pb::NodeInfo {
-                node_id: status.node_id,
-                role: status.role.as_str().to_string(),
-                version: env!("CARGO_PKG_VERSION").to_string(),
-                http_addr: advertise.http_addr,
-                grpc_addr: advertise.grpc_addr,
-                last_lsn: status.last_lsn,
-                logical_clock: status.logical_clock,
+        self.admin("GetNodeInfo", async { self.ctx.cluster() }).await
+    }
+
+    async fn promote(
+        &self,
+        req: Request<pb::PromoteRequest>,
+    ) -> Result<Response<pb::NodeInfo>, Status> {
+        let pb::PromoteRequest {} = req.into_inner();
+        self.admin("Promote", self.ctx.promote()).await
+    }
+
+    async fn follow(
+        &self,
+        req: Request<pb::FollowRequest>,
+    ) -> Result<Response<pb::NodeInfo>, Status> {
+        let pb::FollowRequest { leader } = req.into_inner();
+        self.admin("Follow", self.ctx.follow(&leader)).await
+    }
+
+    type ReplicateStream = crate::replication::leader::Outbound;
+
+    async fn replicate(
+        &self,
+        req: Request<tonic::Streaming<pb::FollowerMessage>>,
+    ) -> Result<Response<Self::ReplicateStream>, Status> {
+        let started = Instant::now();
+        let served = match self.ctx.engine() {
+            Ok(engine) => {
+                let me = self.ctx.leader_address(&engine);
+                let replication = std::sync::Arc::clone(&self.ctx.replication);
+                crate::replication::leader::serve(engine, replication, me, req.into_inner(), to_status)
+                    .await
+            }
+            Err(e) => Err(to_status(e)),
+        };
+        let code = match &served {
+            Ok(_) => "ok",
+            Err(status) => status
+                .metadata()
+                .get("x-error-code")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|c| ErrorCode::ALL.into_iter().find(|k| k.as_str() == c))
+                .map_or("unknown", |k| k.as_str()),
+        };
+        metrics::request("grpc", "Replicate", code, started.elapsed());
+        served.map(Response::new)
+    }
+}
+
+impl GrpcApi {
+    /// Runs an admin call that answers the cluster view, with metrics and error mapping.
+    async fn admin(
+        &self,
+        route: &'static str,
+        call: impl std::future::Future<Output = crate::error::Result<ClusterView>>,
+    ) -> Result<Response<pb::NodeInfo>, Status> {
+        let started = Instant::now();
+        let result = call.await;
+        let code = result.as_ref().err().map_or("ok", |e| e.code().as_str());
+        metrics::request("grpc", route, code, started.elapsed());
+        result.map(|view| Response::new(node_info(&self.ctx, view))).map_err(to_status)
+    }
+}
+
+fn address_pb(address: LeaderAddress) -> pb::NodeAddress {
+    let LeaderAddress {
+        node_id,
+        http_addr,
+        grpc_addr,
+    } = address;
+    pb::NodeAddress {
+        node_id,
+        http_addr,
+        grpc_addr,
+    }
+}
+
+fn node_info(ctx: &NodeContext, view: ClusterView) -> pb::NodeInfo {
+    let ClusterView {
+        status,
+        leader,
+        followers,
+        following,
+        connected,
+        replication_error,
+    } = view;
+    pb::NodeInfo {
+        node_id: status.node_id,
+        role: status.role.as_str().to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        http_addr: ctx.advertise.http_addr.clone(),
+        grpc_addr: ctx.advertise.grpc_addr.clone(),
+        last_lsn: status.last_lsn,
+        logical_clock: status.logical_clock,
+        leader: leader.map(address_pb),
+        followers: followers
+            .into_iter()
+            .map(|(f, lag_records)| pb::FollowerInfo {
+                node_id: f.node_id,
+                http_addr: f.http_addr,
+                grpc_addr: f.grpc_addr,
+                connected: f.connected,
+                applied_lsn: f.applied_lsn,
+                lag_records,
             })
-        })
-        .await
+            .collect(),
+        following: following.unwrap_or_default(),
+        connected,
+        replication_error: replication_error.unwrap_or_default(),
     }
 }

@@ -21,10 +21,10 @@ use tokio::sync::Semaphore;
 use tower_http::cors::CorsLayer;
 
 use super::wire::*;
-use super::NodeContext;
+use super::{ClusterView, NodeContext};
 use crate::error::{Error, ErrorCode};
 use crate::limits::{BODY_PARSE_INLINE_BYTES_MAX, REQUESTS_IN_FLIGHT_MAX, REQUEST_BODY_BYTES_MAX};
-use crate::model::CollectionSpec;
+use crate::model::{CollectionSpec, NodeStatus};
 use crate::{metrics, validate};
 
 /// The one mapping from error class to HTTP status (exhaustive on purpose).
@@ -35,7 +35,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::AlreadyExists => StatusCode::CONFLICT,
-        ErrorCode::NotLeader => StatusCode::CONFLICT,
+        ErrorCode::NotLeader | ErrorCode::Diverged => StatusCode::CONFLICT,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
@@ -178,6 +178,8 @@ pub fn router(
         .route("/collections/{name}/buckets/{bucket}", get(bucket))
         .route("/node", get(node))
         .route("/cluster", get(cluster))
+        .route("/admin/promote", post(promote))
+        .route("/admin/follow", post(follow))
         .route("/openapi.json", get(openapi));
     // Debug routes exist only with --enable-fault-injection; otherwise they are unknown (404).
     if ctx.fault_injection {
@@ -504,26 +506,67 @@ pub async fn node(State(ctx): State<NodeContext>) -> ApiResult<Json<NodeJson>> {
     Ok(Json(node_json(&ctx).await?))
 }
 
-/// This node's fields, the leader's addresses and the followers. Until replication exists
-/// every node is a leader without followers, so the leader is this node.
+/// This node's fields, the leader's addresses and (on the leader) the followers.
 #[utoipa::path(get, path = "/api/cluster", responses((status = 200, body = ClusterJson)))]
 pub async fn cluster(State(ctx): State<NodeContext>) -> ApiResult<Json<ClusterJson>> {
-    let node = node_json(&ctx).await?;
-    let leader = NodeAddressJson {
-        node_id: node.node_id.clone(),
-        http_addr: node.http_addr.clone(),
-        grpc_addr: node.grpc_addr.clone(),
-    };
-    Ok(Json(ClusterJson {
-        node,
-        leader,
-        followers: Vec::new(),
-    }))
+    let view = ctx.cluster()?;
+    Ok(Json(cluster_json(&ctx, view)))
 }
 
-async fn node_json(ctx: &NodeContext) -> ApiResult<NodeJson> {
-    let status = ctx.run(|e| Ok(e.status())).await?;
-    Ok(NodeJson {
+/// Manual failover: this follower becomes the leader, continuing its LSNs.
+#[utoipa::path(post, path = "/api/admin/promote", responses((status = 200, body = ClusterJson)))]
+pub async fn promote(State(ctx): State<NodeContext>) -> ApiResult<Json<ClusterJson>> {
+    let view = ctx.promote().await?;
+    Ok(Json(cluster_json(&ctx, view)))
+}
+
+/// Points this node at another leader; `diverged` (409) if its log has records that leader
+/// lacks, and nothing changes.
+#[utoipa::path(post, path = "/api/admin/follow", request_body = FollowBody,
+    responses((status = 200, body = ClusterJson)))]
+pub async fn follow(
+    State(ctx): State<NodeContext>,
+    Body(body): Body<FollowBody>,
+) -> ApiResult<Json<ClusterJson>> {
+    let view = ctx.follow(&body.leader).await?;
+    Ok(Json(cluster_json(&ctx, view)))
+}
+
+fn cluster_json(ctx: &NodeContext, view: ClusterView) -> ClusterJson {
+    let ClusterView {
+        status,
+        leader,
+        followers,
+        following,
+        connected,
+        replication_error,
+    } = view;
+    ClusterJson {
+        node: node_json_of(ctx, status),
+        leader: leader.map(|l| NodeAddressJson {
+            node_id: l.node_id,
+            http_addr: l.http_addr,
+            grpc_addr: l.grpc_addr,
+        }),
+        followers: followers
+            .into_iter()
+            .map(|(f, lag)| FollowerJson {
+                node_id: f.node_id,
+                http_addr: f.http_addr,
+                grpc_addr: f.grpc_addr,
+                connected: f.connected,
+                applied_lsn: U64(f.applied_lsn),
+                lag_records: U64(lag),
+            })
+            .collect(),
+        following,
+        connected,
+        replication_error,
+    }
+}
+
+fn node_json_of(ctx: &NodeContext, status: NodeStatus) -> NodeJson {
+    NodeJson {
         node_id: status.node_id,
         role: status.role.as_str(),
         version: env!("CARGO_PKG_VERSION"),
@@ -531,7 +574,12 @@ async fn node_json(ctx: &NodeContext) -> ApiResult<NodeJson> {
         grpc_addr: ctx.advertise.grpc_addr.clone(),
         last_lsn: U64(status.last_lsn),
         logical_clock: U64(status.logical_clock),
-    })
+    }
+}
+
+async fn node_json(ctx: &NodeContext) -> ApiResult<NodeJson> {
+    let status = ctx.run(|e| Ok(e.status())).await?;
+    Ok(node_json_of(ctx, status))
 }
 
 /// Fault injection: the next WAL write fails.

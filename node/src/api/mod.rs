@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::engine::Engine;
-use crate::error::{Error, Result};
+use crate::error::{Error, LeaderAddress, Result};
+use crate::model::{NodeStatus, RoleState};
+use crate::replication::{follower, FollowerView, Replication};
 
 /// What both transports share. Cloned into every handler; no globals.
 #[derive(Clone)]
@@ -23,7 +25,21 @@ pub struct NodeContext {
     pub auth: auth::ApiKey,
     pub advertise: Advertised,
     pub fault_injection: bool,
+    pub replication: Arc<Replication>,
     ready: Arc<AtomicBool>,
+}
+
+/// The cluster as this node sees it: what `/api/cluster` and gRPC `GetNodeInfo` show.
+#[derive(Debug, Clone)]
+pub struct ClusterView {
+    pub status: NodeStatus,
+    pub leader: Option<LeaderAddress>,
+    /// On the leader: every follower seen since start, with its lag in records.
+    pub followers: Vec<(FollowerView, u64)>,
+    /// On a follower: the URL it follows, whether its stream is up, its last error.
+    pub following: Option<String>,
+    pub connected: bool,
+    pub replication_error: Option<String>,
 }
 
 /// The addresses this node tells others to use.
@@ -34,14 +50,86 @@ pub struct Advertised {
 }
 
 impl NodeContext {
-    pub fn new(auth: auth::ApiKey, advertise: Advertised, fault_injection: bool) -> NodeContext {
+    pub fn new(
+        auth: auth::ApiKey,
+        advertise: Advertised,
+        fault_injection: bool,
+        replication: Arc<Replication>,
+    ) -> NodeContext {
         NodeContext {
             engine: Arc::new(OnceLock::new()),
             auth,
             advertise,
             fault_injection,
+            replication,
             ready: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    pub fn me(&self) -> follower::Me {
+        follower::Me {
+            http_addr: self.advertise.http_addr.clone(),
+            grpc_addr: self.advertise.grpc_addr.clone(),
+        }
+    }
+
+    pub fn leader_address(&self, engine: &Engine) -> LeaderAddress {
+        LeaderAddress {
+            node_id: engine.node_id().to_string(),
+            http_addr: self.advertise.http_addr.clone(),
+            grpc_addr: self.advertise.grpc_addr.clone(),
+        }
+    }
+
+    pub fn cluster(&self) -> Result<ClusterView> {
+        let engine = self.engine()?;
+        let status = engine.status();
+        let acked = engine.acked_lsn();
+        let upstream = self.replication.upstream();
+        let view = match engine.role() {
+            RoleState::Leader => ClusterView {
+                status,
+                leader: Some(self.leader_address(&engine)),
+                followers: self
+                    .replication
+                    .followers()
+                    .into_iter()
+                    .map(|f| {
+                        let lag = acked.saturating_sub(f.applied_lsn);
+                        (f, lag)
+                    })
+                    .collect(),
+                following: None,
+                connected: false,
+                replication_error: None,
+            },
+            RoleState::Follower { leader_url, leader } => ClusterView {
+                status,
+                leader,
+                followers: Vec::new(),
+                following: Some(leader_url),
+                connected: upstream.connected,
+                replication_error: upstream.error,
+            },
+        };
+        Ok(view)
+    }
+
+    /// Manual failover: this node becomes the leader.
+    pub async fn promote(&self) -> Result<ClusterView> {
+        self.run(|e| {
+            e.promote();
+            Ok(())
+        })
+        .await?;
+        self.cluster()
+    }
+
+    /// Points this node at another leader (checked first: `diverged` refuses).
+    pub async fn follow(&self, leader_url: &str) -> Result<ClusterView> {
+        let engine = self.engine()?;
+        follower::follow(&engine, &self.replication, &self.me(), leader_url).await?;
+        self.cluster()
     }
 
     /// Hands over the recovered engine; until then data routes answer `unavailable`.

@@ -19,6 +19,8 @@ pub const ROUTES: &[&str] = &[
     "/collections/{name}/buckets/{bucket}",
     "/node",
     "/cluster",
+    "/admin/promote",
+    "/admin/follow",
 ];
 
 #[derive(OpenApi)]
@@ -41,7 +43,9 @@ pub const ROUTES: &[&str] = &[
         http::search_batch,
         http::bucket,
         http::node,
-        http::cluster
+        http::cluster,
+        http::promote,
+        http::follow
     ),
     components(schemas(
         wire::CreateCollectionBody,
@@ -57,7 +61,8 @@ pub const ROUTES: &[&str] = &[
         wire::NodeJson,
         wire::ClusterJson,
         wire::NodeAddressJson,
-        wire::FollowerJson
+        wire::FollowerJson,
+        wire::FollowBody
     ))
 )]
 struct ApiDoc;

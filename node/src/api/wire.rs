@@ -261,8 +261,23 @@ pub struct FollowerJson {
 pub struct ClusterJson {
     #[serde(flatten)]
     pub node: NodeJson,
-    pub leader: NodeAddressJson,
+    /// Null on a follower that has not reached its leader yet.
+    pub leader: Option<NodeAddressJson>,
     pub followers: Vec<FollowerJson>,
+    /// On a follower: the leader URL it follows (null on the leader).
+    pub following: Option<String>,
+    /// On a follower: whether its replication stream is up.
+    pub connected: bool,
+    /// On a follower: the last replication error, if the stream is down because of one.
+    pub replication_error: Option<String>,
+}
+
+/// `POST /api/admin/follow`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FollowBody {
+    /// gRPC URL of the new leader, `http://HOST:GRPC_PORT`.
+    pub leader: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -67,6 +67,39 @@ impl DataDir {
     pub fn snapshots_dir(&self) -> PathBuf {
         self.root.join("snapshots")
     }
+
+    fn install_marker_path(&self) -> PathBuf {
+        self.root.join("INSTALLING")
+    }
+
+    /// Records, durably, that a snapshot from the leader at `lsn` is being installed: until
+    /// [`DataDir::clear_install_marker`], recovery lets that snapshot replace the WAL.
+    pub fn set_install_marker(&self, lsn: u64) -> Result<()> {
+        write_durably(&self.install_marker_path(), format!("{lsn}\n").as_bytes())
+    }
+
+    /// The LSN of an install that did not finish, if any.
+    pub fn install_marker(&self) -> Result<Option<u64>> {
+        let path = self.install_marker_path();
+        match fs::read_to_string(&path) {
+            Ok(text) => text.trim().parse().map(Some).map_err(|_| Error::Corrupt {
+                what: "install marker",
+                file: path.clone(),
+                reason: format!("not an LSN: {text:?}"),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),
+        }
+    }
+
+    pub fn clear_install_marker(&self) -> Result<()> {
+        let path = self.install_marker_path();
+        match fs::remove_file(&path) {
+            Ok(()) => sync_dir(&self.root),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(format!("removing {}", path.display()), e)),
+        }
+    }
 }
 
 fn load_or_create_node_id(root: &Path) -> Result<Uuid> {

@@ -128,6 +128,12 @@ pub fn encode(stamp: u64, origin: Uuid, op: &Op) -> Vec<u8> {
     postcard::to_stdvec(&wire).expect("records always encode")
 }
 
+/// The identity of a record: xxh3-64 of its body. Two logs hold the same record at an LSN
+/// exactly when these agree (the body carries stamp, origin and operation).
+pub fn body_hash(body: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(body)
+}
+
 pub fn decode(lsn: u64, bytes: &[u8]) -> Result<Record> {
     let corrupt = |reason: String| Error::Corrupt {
         what: "WAL record body",

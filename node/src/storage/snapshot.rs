@@ -9,6 +9,10 @@
 //! complete snapshot; a complete snapshot that fails its checks refuses to start (it is the
 //! only copy of data whose WAL was already removed), and leftover `.tmp` directories are
 //! deleted.
+//!
+//! The same content travels over the replication stream to a follower too far behind the
+//! leader's WAL: [`encode_image`] / [`decode_image`] give it as one postcard byte string
+//! (manifest, then every collection), which the stream cuts into chunks.
 
 use std::borrow::Cow;
 use std::fs::{self, File};
@@ -23,7 +27,8 @@ use super::record::StoredPoint;
 use crate::error::{Error, Result};
 use crate::model::{CollectionSpec, Metric};
 
-const MAGIC: &[u8; 8] = b"HSSNAP01";
+/// Version 02 added `last_record_hash` to the manifest.
+const MAGIC: &[u8; 8] = b"HSSNAP02";
 const HEADER_BYTES: usize = 8 + 4 + 8;
 
 /// One collection as stored in a snapshot.
@@ -39,6 +44,9 @@ pub struct CollectionImage {
 pub struct SnapshotImage {
     pub lsn: u64,
     pub clock: u64,
+    /// xxh3-64 of the body of the record at `lsn` (0 when `lsn` is 0): the identity of the
+    /// last record, which a follower shows its leader to prove they share a history.
+    pub last_record_hash: u64,
     pub collections: Vec<CollectionImage>,
 }
 
@@ -46,7 +54,15 @@ pub struct SnapshotImage {
 struct Manifest {
     lsn: u64,
     clock: u64,
+    last_record_hash: u64,
     collections: Vec<String>,
+}
+
+/// The stream form of a snapshot: manifest, then each collection.
+#[derive(Serialize, Deserialize)]
+struct StreamImage<'a> {
+    manifest: Manifest,
+    collections: Vec<CollectionFile<'a>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -73,30 +89,92 @@ pub fn write(root: &Path, image: &SnapshotImage) -> Result<PathBuf> {
     }
     fs::create_dir(&tmp).map_err(|e| Error::io(format!("creating {}", tmp.display()), e))?;
     for collection in &image.collections {
-        let body = CollectionFile {
-            name: Cow::Borrowed(&collection.spec.name),
-            dimension: collection.spec.dimension as u32,
-            metric: Cow::Borrowed(collection.spec.metric.as_str()),
-            logical_clock: collection.logical_clock,
-            points: Cow::Borrowed(&collection.points),
-        };
-        write_file(&tmp.join(format!("{}.snap", collection.spec.name)), &body)?;
+        write_file(
+            &tmp.join(format!("{}.snap", collection.spec.name)),
+            &borrowed_file(collection),
+        )?;
     }
-    let manifest = Manifest {
-        lsn: image.lsn,
-        clock: image.clock,
-        collections: image
-            .collections
-            .iter()
-            .map(|c| c.spec.name.clone())
-            .collect(),
-    };
-    write_file(&tmp.join("MANIFEST"), &manifest)?;
+    write_file(&tmp.join("MANIFEST"), &manifest_of(image))?;
     sync_dir(&tmp)?;
     let done = root.join(dir_name(image.lsn));
     fs::rename(&tmp, &done).map_err(|e| Error::io(format!("renaming {}", tmp.display()), e))?;
     sync_dir(root)?;
     Ok(done)
+}
+
+fn borrowed_file(collection: &CollectionImage) -> CollectionFile<'_> {
+    CollectionFile {
+        name: Cow::Borrowed(&collection.spec.name),
+        dimension: collection.spec.dimension as u32,
+        metric: Cow::Borrowed(collection.spec.metric.as_str()),
+        logical_clock: collection.logical_clock,
+        points: Cow::Borrowed(&collection.points),
+    }
+}
+
+fn manifest_of(image: &SnapshotImage) -> Manifest {
+    Manifest {
+        lsn: image.lsn,
+        clock: image.clock,
+        last_record_hash: image.last_record_hash,
+        collections: image
+            .collections
+            .iter()
+            .map(|c| c.spec.name.clone())
+            .collect(),
+    }
+}
+
+/// The whole image as one byte string for the replication stream.
+pub fn encode_image(image: &SnapshotImage) -> Vec<u8> {
+    let stream = StreamImage {
+        manifest: manifest_of(image),
+        collections: image.collections.iter().map(borrowed_file).collect(),
+    };
+    postcard::to_stdvec(&stream).expect("snapshot images always encode")
+}
+
+/// Decodes what [`encode_image`] made (received from a leader); `Corrupt` if it does not parse.
+pub fn decode_image(bytes: &[u8]) -> Result<SnapshotImage> {
+    let stream: StreamImage<'static> =
+        postcard::from_bytes(bytes).map_err(|e| Error::Corrupt {
+            what: "snapshot received from the leader",
+            file: PathBuf::from("(replication stream)"),
+            reason: e.to_string(),
+        })?;
+    let path = PathBuf::from("(replication stream)");
+    let collections = stream
+        .collections
+        .into_iter()
+        .map(|file| collection_image(file, &path))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(image_of(&stream.manifest, collections))
+}
+
+fn image_of(manifest: &Manifest, collections: Vec<CollectionImage>) -> SnapshotImage {
+    SnapshotImage {
+        lsn: manifest.lsn,
+        clock: manifest.clock,
+        last_record_hash: manifest.last_record_hash,
+        collections,
+    }
+}
+
+fn collection_image(file: CollectionFile<'static>, path: &Path) -> Result<CollectionImage> {
+    let metric = Metric::parse(&file.metric).ok_or_else(|| Error::Corrupt {
+        what: "snapshot file",
+        file: path.to_path_buf(),
+        reason: format!("unknown metric {}", file.metric),
+    })?;
+    Ok(CollectionImage {
+        spec: CollectionSpec {
+            name: file.name.into_owned(),
+            dimension: file.dimension as usize,
+            metric,
+        },
+        logical_clock: file.logical_clock,
+        points: file.points.into_owned(),
+    })
 }
 
 fn write_file<T: Serialize>(path: &Path, body: &T) -> Result<()> {
@@ -182,26 +260,9 @@ pub fn load_latest(root: &Path) -> Result<Option<SnapshotImage>> {
     for name in &manifest.collections {
         let path = dir.join(format!("{name}.snap"));
         let file: CollectionFile<'static> = read_file(&path)?;
-        let metric = Metric::parse(&file.metric).ok_or_else(|| Error::Corrupt {
-            what: "snapshot file",
-            file: path.clone(),
-            reason: format!("unknown metric {}", file.metric),
-        })?;
-        collections.push(CollectionImage {
-            spec: CollectionSpec {
-                name: file.name.into_owned(),
-                dimension: file.dimension as usize,
-                metric,
-            },
-            logical_clock: file.logical_clock,
-            points: file.points.into_owned(),
-        });
+        collections.push(collection_image(file, &path)?);
     }
-    Ok(Some(SnapshotImage {
-        lsn,
-        clock: manifest.clock,
-        collections,
-    }))
+    Ok(Some(image_of(&manifest, collections)))
 }
 
 /// Removes every complete snapshot older than `lsn`.
@@ -223,6 +284,7 @@ mod tests {
         SnapshotImage {
             lsn,
             clock: lsn + 3,
+            last_record_hash: lsn * 7,
             collections: vec![CollectionImage {
                 spec: CollectionSpec {
                     name: "c-1".into(),
@@ -248,7 +310,10 @@ mod tests {
         let newest = write(root.path(), &image(20)).unwrap();
         fs::create_dir(root.path().join("00000000000000000030.tmp")).unwrap();
         let loaded = load_latest(root.path()).unwrap().unwrap();
-        assert_eq!((loaded.lsn, loaded.clock), (20, 23));
+        assert_eq!(
+            (loaded.lsn, loaded.clock, loaded.last_record_hash),
+            (20, 23, 140)
+        );
         assert_eq!(loaded.collections[0].points[0].vector, vec![1.0, -2.0]);
         remove_older_than(root.path(), 20).unwrap();
         assert_eq!(complete_snapshots(root.path()).unwrap().len(), 1);
@@ -260,5 +325,16 @@ mod tests {
         fs::write(&file, bytes).unwrap();
         let err = load_latest(root.path()).unwrap_err();
         assert!(err.to_string().contains("c-1.snap"), "{err}");
+    }
+
+    // Proves the stream form carries the same content, and a cut-off stream is refused.
+    #[test]
+    fn stream_image_round_trips_and_refuses_truncation() {
+        let bytes = encode_image(&image(5));
+        let back = decode_image(&bytes).unwrap();
+        assert_eq!((back.lsn, back.clock, back.last_record_hash), (5, 8, 35));
+        assert_eq!(back.collections[0].spec.name, "c-1");
+        assert_eq!(back.collections[0].points[0].payload_json, r#"{"a":1}"#);
+        assert!(decode_image(&bytes[..bytes.len() - 3]).is_err());
     }
 }

@@ -553,6 +553,45 @@ impl Wal {
         Ok(removed)
     }
 
+    /// Drops every record and continues the log at `next_lsn` (which may jump ahead): used
+    /// when a follower installs its leader's snapshot at `next_lsn - 1`, after which its
+    /// own older records mean nothing. The new (empty) segment is created durably before
+    /// the old ones are removed, so a crash in between leaves a log that recovery reads
+    /// (the old records, then a gap the caller's snapshot covers — see `Engine`).
+    pub fn reset_to(&self, next_lsn: u64) -> Result<(), WalError> {
+        let next_lsn = next_lsn.max(1);
+        let mut a = self.shared.active.lock();
+        self.shared.check_poisoned()?;
+        let (file, path) = match create_segment(&self.shared.dir, next_lsn) {
+            Ok(created) => created,
+            Err(e) => {
+                return self.shared.poison(
+                    format!("creating WAL segment for LSN {next_lsn} (reset)"),
+                    e,
+                )
+            }
+        };
+        let old: Vec<Segment> = std::mem::take(&mut a.segments);
+        for segment in old.iter().filter(|s| s.path != path) {
+            io_ctx(fs::remove_file(&segment.path), || {
+                format!("removing WAL segment {}", segment.path.display())
+            })?;
+        }
+        io_ctx(sync_dir(&self.shared.dir), || {
+            format!("fsyncing WAL directory {}", self.shared.dir.display())
+        })?;
+        a.segments = vec![Segment {
+            first_lsn: next_lsn,
+            path: path.clone(),
+        }];
+        (a.file, a.path, a.len) = (Arc::new(file), path, HEADER_LEN as u64);
+        self.shared.last_lsn.store(next_lsn - 1, Ordering::Release);
+        self.shared
+            .durable_lsn
+            .store(next_lsn - 1, Ordering::Release);
+        Ok(())
+    }
+
     /// Fault injection for tests: the next append or fsync fails as if the disk failed.
     pub fn inject_failure(&self) {
         self.shared.fail_next.store(true, Ordering::Release);

@@ -1,0 +1,303 @@
+//! The engine's side of replication: the role, the leader's handshake decision, and the
+//! follower's apply of its leader's records and snapshots.
+//!
+//! A follower appends each record under the leader's LSN (`Wal::append_at`, so a gap or a
+//! repeat is refused), applies it through the same `apply` as the leader, and sets
+//! `clock = max(clock, stamp)`. Stamps increase along the leader's log, so after the same
+//! records the clocks are equal: that is why a caught-up follower shows exactly the
+//! leader's `logical_clock` and `state_hash`.
+//!
+//! A history is identified by its last record: `(lsn, xxh3-64 of the body)`. The leader
+//! accepts a follower whose last record it holds identically (or an empty follower); a
+//! follower ahead of the leader's acknowledged LSN, or holding a different record at its
+//! last LSN, is `diverged`. When the leader no longer holds that LSN, the follower gets a
+//! snapshot that replaces its whole state (histories are never mixed).
+
+use std::fs;
+
+use tokio::sync::watch;
+
+use super::*;
+use crate::error::LeaderAddress;
+use crate::storage::datadir::sync_dir;
+use crate::storage::wal::WalReader;
+
+/// Where a follower's stream starts, decided by the leader at the handshake.
+#[derive(Debug)]
+pub enum StreamStart {
+    /// Records from this LSN on; the WAL still holds them.
+    Wal { next_lsn: u64 },
+    /// The follower is older than the retained WAL: this snapshot, then the records after it.
+    Snapshot(Box<SnapshotImage>),
+}
+
+/// At open, before the WAL is read: finishes an install of the leader's snapshot that a
+/// crash interrupted. If that snapshot is complete, the old WAL is cleared and its LSN is
+/// returned (the WAL restarts after it); if not, the previous state is intact and kept.
+pub(super) fn interrupted_install(
+    data: &DataDir,
+    snapshot: Option<&SnapshotImage>,
+) -> Result<Option<u64>> {
+    let Some(marker) = data.install_marker()? else {
+        return Ok(None);
+    };
+    match snapshot {
+        Some(image) if image.lsn >= marker => {
+            tracing::warn!(
+                lsn = image.lsn,
+                "finishing an interrupted install of the leader's snapshot"
+            );
+            let wal = data.wal_dir();
+            fs::remove_dir_all(&wal)
+                .and_then(|()| fs::create_dir_all(&wal))
+                .map_err(|e| Error::io(format!("clearing {}", wal.display()), e))?;
+            sync_dir(wal.parent().unwrap_or(&wal))?;
+            Ok(Some(image.lsn))
+        }
+        _ => {
+            tracing::warn!(
+                lsn = marker,
+                "an install of the leader's snapshot stopped before the snapshot was \
+                 complete; keeping the previous state"
+            );
+            data.clear_install_marker()?;
+            Ok(None)
+        }
+    }
+}
+
+impl Engine {
+    pub fn role(&self) -> RoleState {
+        self.role.borrow().clone()
+    }
+
+    pub fn watch_role(&self) -> watch::Receiver<RoleState> {
+        self.role.subscribe()
+    }
+
+    /// The newest acknowledged LSN, which is the newest one a follower may receive.
+    pub fn acked_lsn(&self) -> u64 {
+        *self.acked.borrow()
+    }
+
+    pub fn watch_acked(&self) -> watch::Receiver<u64> {
+        self.acked.subscribe()
+    }
+
+    /// `(lsn, body hash)` of the newest record: this node's position in its history.
+    pub fn last_record(&self) -> (u64, u64) {
+        *self.last_record.lock()
+    }
+
+    pub fn tail(&self) -> &LiveTail {
+        &self.tail
+    }
+
+    /// Reads WAL records from `from` (blocking file I/O).
+    pub fn read_wal(&self, from: u64) -> Result<WalReader> {
+        Ok(self.wal.read_from(from)?)
+    }
+
+    pub(super) fn ensure_leader(&self) -> Result<()> {
+        match &*self.role.borrow() {
+            RoleState::Leader => Ok(()),
+            RoleState::Follower { leader, .. } => Err(Error::NotLeader {
+                leader: leader.clone(),
+            }),
+        }
+    }
+
+    /// Manual failover: this node becomes the leader. Its LSNs continue from its last
+    /// record and its clock from the largest stamp it holds. Idempotent on a leader.
+    pub fn promote(&self) {
+        let _no_write_in_flight = self.write_lock.lock();
+        let was = self.role.send_replace(RoleState::Leader);
+        if was != RoleState::Leader {
+            metrics::role_changed(&self.node_id().to_string(), "follower", "leader");
+            tracing::warn!(
+                last_lsn = self.wal.last_lsn(),
+                clock = self.clock.load(Ordering::SeqCst),
+                "promoted to leader"
+            );
+        }
+    }
+
+    /// This node becomes a follower of `leader_url` (writes are refused from now on).
+    pub fn follow(&self, leader_url: String) {
+        let _no_write_in_flight = self.write_lock.lock();
+        let was = self.role.send_replace(RoleState::Follower {
+            leader_url: leader_url.clone(),
+            leader: None,
+        });
+        if was == RoleState::Leader {
+            metrics::role_changed(&self.node_id().to_string(), "leader", "follower");
+        }
+        tracing::info!(leader = %leader_url, "following");
+    }
+
+    /// Records the leader's identity once it answered, while still following `leader_url`.
+    pub fn set_leader(&self, leader_url: &str, address: LeaderAddress) {
+        self.role.send_if_modified(|role| match role {
+            RoleState::Follower {
+                leader_url: url,
+                leader,
+            } if url == leader_url && leader.as_ref() != Some(&address) => {
+                *leader = Some(address);
+                true
+            }
+            _ => false,
+        });
+    }
+
+    /// Leader side of the handshake: where the stream of a follower whose last record is
+    /// `(follower_lsn, follower_hash)` starts, or `Diverged` (see the module doc).
+    pub fn stream_start(&self, follower_lsn: u64, follower_hash: u64) -> Result<StreamStart> {
+        let acked = self.acked_lsn();
+        if follower_lsn > acked {
+            return Err(Error::Diverged {
+                reason: format!(
+                    "the follower's log reaches LSN {follower_lsn}, the leader's only {acked}"
+                ),
+            });
+        }
+        if follower_lsn > 0 {
+            match self.record_hash_at(follower_lsn)? {
+                Some(hash) if hash != follower_hash => {
+                    return Err(Error::Diverged {
+                        reason: format!("the two logs hold different records at LSN {follower_lsn}"),
+                    })
+                }
+                Some(_) => {}
+                None => {
+                    tracing::warn!(
+                        follower_lsn,
+                        "the follower's last record is no longer retained here; its state \
+                         is replaced by a snapshot"
+                    );
+                    return self.snapshot_start();
+                }
+            }
+        }
+        match self.wal_retains(follower_lsn + 1) {
+            true => Ok(StreamStart::Wal {
+                next_lsn: follower_lsn + 1,
+            }),
+            false => self.snapshot_start(),
+        }
+    }
+
+    fn wal_retains(&self, lsn: u64) -> bool {
+        match self.wal.first_lsn() {
+            0 => lsn > self.wal.last_lsn(),
+            first => lsn >= first,
+        }
+    }
+
+    /// The body hash of this node's record at `lsn`, if it still knows it.
+    fn record_hash_at(&self, lsn: u64) -> Result<Option<u64>> {
+        let (last, hash) = self.last_record();
+        if lsn == last {
+            return Ok(Some(hash));
+        }
+        let (snapshot_lsn, snapshot_hash) = *self.snapshot_identity.lock();
+        if lsn == snapshot_lsn {
+            return Ok(Some(snapshot_hash));
+        }
+        if !self.wal_retains(lsn) {
+            return Ok(None);
+        }
+        match self.wal.read_from(lsn)?.next() {
+            Some(Ok((at, body))) if at == lsn => Ok(Some(record::body_hash(&body))),
+            Some(Err(e)) => Err(e.into()),
+            _ => Ok(None),
+        }
+    }
+
+    /// The newest snapshot on disk (one is written first if there is none).
+    fn snapshot_start(&self) -> Result<StreamStart> {
+        for _ in 0..2 {
+            let latest = {
+                let _no_snapshot_in_flight = self.snapshot_lock.lock();
+                snapshot::load_latest(&self.data.snapshots_dir())?
+            };
+            match latest {
+                Some(image) => return Ok(StreamStart::Snapshot(Box::new(image))),
+                None => {
+                    self.snapshot()?;
+                }
+            }
+        }
+        Err(Error::Replication {
+            reason: "no snapshot to seed the follower from".into(),
+        })
+    }
+
+    /// Follower side: appends the leader's records under their LSNs, applies them and makes
+    /// them durable. Returns the LSN now durable and applied, which the follower acknowledges.
+    /// Records at or below the last LSN (a repeat after a reconnect) are skipped.
+    pub fn apply_replicated(&self, records: Vec<(u64, Vec<u8>)>) -> Result<u64> {
+        let guard = self.write_lock.lock();
+        self.ensure_follower()?;
+        if self.wal.is_poisoned() {
+            return Err(unavailable());
+        }
+        let mut last = self.wal.last_lsn();
+        let mut applied = 0;
+        for (lsn, body) in records {
+            if lsn <= last {
+                continue;
+            }
+            let record = record::decode(lsn, &body)?;
+            self.wal.append_at(lsn, &body)?;
+            self.clock.fetch_max(record.stamp, Ordering::SeqCst);
+            self.appended(lsn, body);
+            self.apply_appended(lsn, record.op, record.stamp)?;
+            last = lsn;
+            applied += 1;
+        }
+        drop(guard);
+        self.make_durable(last)?;
+        self.after_write(applied);
+        metrics::replication_applied(last);
+        Ok(last)
+    }
+
+    /// Follower side: replaces this node's whole state with the leader's snapshot. Crash
+    /// safe through the data directory's install marker (see `interrupted_install`).
+    pub fn install_snapshot(&self, image: SnapshotImage) -> Result<()> {
+        let mut snapshot_lsn = self.snapshot_lock.lock();
+        let _guard = self.write_lock.lock();
+        self.ensure_follower()?;
+        let (lsn, hash) = (image.lsn, image.last_record_hash);
+        let started = Instant::now();
+        self.data.set_install_marker(lsn)?;
+        snapshot::write(&self.data.snapshots_dir(), &image)?;
+        self.wal.reset_to(lsn + 1)?;
+        *self.last_record.lock() = (lsn, hash);
+        *self.snapshot_identity.lock() = (lsn, hash);
+        self.records_since_snapshot.store(0, Ordering::SeqCst);
+        self.load_image(image)?;
+        self.tail.reset(lsn + 1);
+        self.acked.send_replace(lsn);
+        snapshot::remove_older_than(&self.data.snapshots_dir(), lsn)?;
+        *snapshot_lsn = lsn;
+        self.data.clear_install_marker()?;
+        metrics::wal_last_lsn(lsn);
+        metrics::replication_applied(lsn);
+        tracing::info!(
+            lsn,
+            ms = started.elapsed().as_millis() as u64,
+            "installed the leader's snapshot"
+        );
+        Ok(())
+    }
+
+    fn ensure_follower(&self) -> Result<()> {
+        match &*self.role.borrow() {
+            RoleState::Follower { .. } => Ok(()),
+            RoleState::Leader => Err(Error::Replication {
+                reason: "this node is the leader; it takes no records from another".into(),
+            }),
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! The leader's side of one replication stream: handshake, then a sender that reads the
+//! live tail (or the WAL when the follower is behind it) and a receiver that tracks the
+//! follower's acknowledgements and liveness. See the protocol in the parent module.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyperspace_proto::v1 as pb;
+use pb::follower_message::Kind as FromFollower;
+use pb::leader_message::Kind as ToFollower;
+use tokio::sync::{mpsc, watch};
+use tokio::time::timeout;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Status, Streaming};
+
+use super::{FollowerView, Replication};
+use crate::engine::{Engine, StreamStart};
+use crate::error::{Error, LeaderAddress, Result};
+use crate::limits::{
+    REPLICATION_BATCH_BYTES_MAX, REPLICATION_HEARTBEAT_MS, REPLICATION_PEER_TIMEOUT_MS,
+    REPLICATION_QUEUE_MESSAGES_MAX, SNAPSHOT_CHUNK_BYTES,
+};
+use crate::model::RoleState;
+use crate::storage::snapshot::{self, SnapshotImage};
+use crate::storage::wal::WalReader;
+
+pub type Outbound = ReceiverStream<Result<pb::LeaderMessage, Status>>;
+
+/// Answers one `Replicate` call: the handshake runs before this returns (so a refusal is the
+/// call's status), then two tasks serve the stream until either side goes away.
+pub async fn serve(
+    engine: Arc<Engine>,
+    replication: Arc<Replication>,
+    me: LeaderAddress,
+    mut inbound: Streaming<pb::FollowerMessage>,
+    to_status: fn(Error) -> Status,
+) -> std::result::Result<Outbound, Status> {
+    if let RoleState::Follower { leader, .. } = engine.role() {
+        return Err(to_status(Error::NotLeader { leader }));
+    }
+    let hello = match timeout(peer_timeout(), inbound.message()).await {
+        Ok(Ok(Some(pb::FollowerMessage {
+            kind: Some(FromFollower::Hello(hello)),
+        }))) => hello,
+        Ok(Err(status)) => return Err(status),
+        _ => {
+            return Err(to_status(Error::invalid(
+                "replicate",
+                "the first message must be a FollowerHello",
+            )))
+        }
+    };
+    let follower = checked_identity(&engine, &hello).map_err(to_status)?;
+    let stream = replication
+        .connect(
+            FollowerView {
+                node_id: follower.clone(),
+                http_addr: hello.http_addr,
+                grpc_addr: hello.grpc_addr,
+                connected: true,
+                applied_lsn: hello.last_lsn,
+            },
+            engine.acked_lsn(),
+        )
+        .map_err(to_status)?;
+    let decided = {
+        let engine = Arc::clone(&engine);
+        let (lsn, hash) = (hello.last_lsn, hello.last_record_hash);
+        tokio::task::spawn_blocking(move || engine.stream_start(lsn, hash))
+            .await
+            .expect("the handshake does not panic")
+    };
+    let start = match decided {
+        Ok(start) => start,
+        Err(e) => {
+            replication.disconnect(&follower, stream, engine.acked_lsn());
+            tracing::warn!(follower = %follower, error = %e, "refused a follower");
+            return Err(to_status(e));
+        }
+    };
+    let (next_lsn, snapshot) = match start {
+        StreamStart::Wal { next_lsn } => (next_lsn, None),
+        StreamStart::Snapshot(image) => (image.lsn + 1, Some(image)),
+    };
+    tracing::info!(follower = %follower, next_lsn, snapshot = snapshot.is_some(), "follower connected");
+    let (tx, rx) = mpsc::channel(REPLICATION_QUEUE_MESSAGES_MAX);
+    let welcome = pb::LeaderWelcome {
+        leader: Some(pb::NodeAddress {
+            node_id: me.node_id,
+            http_addr: me.http_addr,
+            grpc_addr: me.grpc_addr,
+        }),
+        last_lsn: engine.acked_lsn(),
+        next_lsn,
+        snapshot_follows: snapshot.is_some(),
+    };
+    let _ = tx.send(Ok(message(ToFollower::Welcome(welcome)))).await;
+    let (dead_tx, dead_rx) = watch::channel(false);
+    let session = Session {
+        engine,
+        replication,
+        follower,
+        stream,
+        tx,
+        dead: dead_rx,
+        to_status,
+    };
+    tokio::spawn(receive(session.clone_parts(), inbound, dead_tx));
+    tokio::spawn(async move {
+        let follower = session.follower.clone();
+        let why = session.send(next_lsn, snapshot).await;
+        tracing::info!(follower = %follower, reason = %why, "replication stream ended");
+    });
+    Ok(ReceiverStream::new(rx))
+}
+
+fn peer_timeout() -> Duration {
+    Duration::from_millis(REPLICATION_PEER_TIMEOUT_MS)
+}
+
+fn message(kind: ToFollower) -> pb::LeaderMessage {
+    pb::LeaderMessage { kind: Some(kind) }
+}
+
+fn checked_identity(engine: &Engine, hello: &pb::FollowerHello) -> Result<String> {
+    let id = uuid::Uuid::parse_str(&hello.node_id)
+        .map_err(|_| Error::invalid("node_id", "must be a UUID"))?;
+    if id == engine.node_id() {
+        return Err(Error::invalid(
+            "leader",
+            "is this node itself; a node cannot follow itself",
+        ));
+    }
+    Ok(id.to_string())
+}
+
+struct Session {
+    engine: Arc<Engine>,
+    replication: Arc<Replication>,
+    follower: String,
+    stream: u64,
+    tx: mpsc::Sender<Result<pb::LeaderMessage, Status>>,
+    dead: watch::Receiver<bool>,
+    to_status: fn(Error) -> Status,
+}
+
+/// What the receiving task needs.
+struct Parts {
+    engine: Arc<Engine>,
+    replication: Arc<Replication>,
+    follower: String,
+    stream: u64,
+}
+
+impl Session {
+    fn clone_parts(&self) -> Parts {
+        Parts {
+            engine: Arc::clone(&self.engine),
+            replication: Arc::clone(&self.replication),
+            follower: self.follower.clone(),
+            stream: self.stream,
+        }
+    }
+
+    /// Queues one message; `false` once the follower is gone.
+    async fn push(&mut self, kind: ToFollower) -> bool {
+        let mut dead = self.dead.clone();
+        tokio::select! {
+            sent = self.tx.send(Ok(message(kind))) => sent.is_ok(),
+            _ = dead.wait_for(|d| *d) => false,
+        }
+    }
+
+    /// Streams until the follower goes away, the stream is replaced, or this node stops
+    /// being the leader; returns why.
+    async fn send(mut self, mut next: u64, snapshot: Option<Box<SnapshotImage>>) -> String {
+        if let Some(image) = snapshot {
+            if let Err(why) = self.send_snapshot(*image).await {
+                return why;
+            }
+        }
+        let mut acked = self.engine.watch_acked();
+        let mut role = self.engine.watch_role();
+        let mut cursor: Option<WalCursor> = None;
+        loop {
+            if *role.borrow_and_update() != RoleState::Leader {
+                let leader = match self.engine.role() {
+                    RoleState::Follower { leader, .. } => leader,
+                    RoleState::Leader => None,
+                };
+                let _ = self.tx.send(Err((self.to_status)(Error::NotLeader { leader }))).await;
+                return "this node is no longer the leader".into();
+            }
+            if !self.replication.is_current(&self.follower, self.stream) {
+                return "replaced by a newer stream".into();
+            }
+            let until = *acked.borrow_and_update();
+            if next <= until {
+                let records = match self.engine.tail().read(next, until, REPLICATION_BATCH_BYTES_MAX) {
+                    Ok(live) if !live.is_empty() => {
+                        cursor = None;
+                        live.iter()
+                            .map(|r| pb::WalRecord {
+                                lsn: r.lsn,
+                                body: r.body.clone(),
+                            })
+                            .collect()
+                    }
+                    _ => match self.read_wal(&mut cursor, next, until).await {
+                        Ok(records) => records,
+                        Err(e) => {
+                            let _ = self.tx.send(Err((self.to_status)(e))).await;
+                            return "reading the WAL failed".into();
+                        }
+                    },
+                };
+                let Some(last) = records.last().map(|r| r.lsn) else {
+                    return format!("no record {next} to send although {until} is acknowledged");
+                };
+                if !self.push(ToFollower::Records(pb::RecordBatch { records })).await {
+                    return "the follower went away".into();
+                }
+                next = last + 1;
+                continue;
+            }
+            let mut dead = self.dead.clone();
+            let beat_due = tokio::select! {
+                _ = acked.changed() => false,
+                _ = role.changed() => false,
+                _ = dead.wait_for(|d| *d) => return "the follower went away".into(),
+                _ = tokio::time::sleep(Duration::from_millis(REPLICATION_HEARTBEAT_MS)) => true,
+            };
+            let beat = pb::Heartbeat { last_lsn: until };
+            if beat_due && !self.push(ToFollower::Heartbeat(beat)).await {
+                return "the follower went away".into();
+            }
+        }
+    }
+
+    async fn send_snapshot(&mut self, image: SnapshotImage) -> std::result::Result<(), String> {
+        let lsn = image.lsn;
+        let bytes = tokio::task::spawn_blocking(move || snapshot::encode_image(&image))
+            .await
+            .expect("encoding does not panic");
+        tracing::info!(follower = %self.follower, lsn, bytes = bytes.len(), "sending a snapshot");
+        let chunks = bytes.chunks(SNAPSHOT_CHUNK_BYTES).count();
+        for (i, data) in bytes.chunks(SNAPSHOT_CHUNK_BYTES).enumerate() {
+            let chunk = pb::SnapshotChunk {
+                lsn,
+                data: data.to_vec(),
+                last: i + 1 == chunks,
+            };
+            if !self.push(ToFollower::Snapshot(chunk)).await {
+                return Err("the follower went away during the snapshot".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// The next batch from the WAL on disk, keeping the reader between batches.
+    async fn read_wal(
+        &self,
+        cursor: &mut Option<WalCursor>,
+        next: u64,
+        until: u64,
+    ) -> Result<Vec<pb::WalRecord>> {
+        let engine = Arc::clone(&self.engine);
+        let taken = cursor.take().filter(|c| c.next == next);
+        let (records, kept) = tokio::task::spawn_blocking(move || {
+            let mut c = match taken {
+                Some(c) => c,
+                None => WalCursor {
+                    reader: engine.read_wal(next)?,
+                    pending: None,
+                    next,
+                },
+            };
+            let records = c.batch(until)?;
+            Ok::<_, Error>((records, c))
+        })
+        .await
+        .expect("reading the WAL does not panic")?;
+        *cursor = Some(kept);
+        Ok(records)
+    }
+}
+
+/// A WAL reader between batches, with the record it read past the acknowledged LSN.
+struct WalCursor {
+    reader: WalReader,
+    pending: Option<(u64, Vec<u8>)>,
+    next: u64,
+}
+
+impl WalCursor {
+    fn batch(&mut self, until: u64) -> Result<Vec<pb::WalRecord>> {
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        loop {
+            let item = match self.pending.take() {
+                Some(item) => item,
+                None => match self.reader.next() {
+                    Some(item) => item?,
+                    None => break,
+                },
+            };
+            let (lsn, body) = item;
+            if lsn < self.next {
+                continue;
+            }
+            if lsn > until || (!out.is_empty() && bytes + body.len() > REPLICATION_BATCH_BYTES_MAX)
+            {
+                self.pending = Some((lsn, body));
+                break;
+            }
+            bytes += body.len();
+            self.next = lsn + 1;
+            out.push(pb::WalRecord { lsn, body });
+        }
+        Ok(out)
+    }
+}
+
+/// Reads the follower's messages: acknowledgements move its position; silence for the
+/// peer timeout, an error or the end of its stream marks it gone.
+async fn receive(
+    parts: Parts,
+    mut inbound: Streaming<pb::FollowerMessage>,
+    dead: watch::Sender<bool>,
+) {
+    let why = loop {
+        match timeout(peer_timeout(), inbound.message()).await {
+            Ok(Ok(Some(pb::FollowerMessage {
+                kind: Some(FromFollower::Ack(ack)),
+            }))) => parts.replication.heard(
+                &parts.follower,
+                parts.stream,
+                ack.applied_lsn,
+                parts.engine.acked_lsn(),
+            ),
+            Ok(Ok(Some(_))) => break "an unexpected message".to_string(),
+            Ok(Ok(None)) => break "the follower closed the stream".into(),
+            Ok(Err(status)) => break format!("stream error: {}", status.message()),
+            Err(_) => break format!("silent for {REPLICATION_PEER_TIMEOUT_MS} ms"),
+        }
+    };
+    tracing::info!(follower = %parts.follower, reason = %why, "follower disconnected");
+    parts
+        .replication
+        .disconnect(&parts.follower, parts.stream, parts.engine.acked_lsn());
+    let _ = dead.send(true);
+}
