@@ -1,5 +1,8 @@
 //! The `hyperspace` binary: the only place where the libraries are composed into processes.
-//! Subcommands: `node` (run one node). More follow (console, demo, bench, cluster-test).
+//! Subcommands: `node` (run one node), `cluster-test` (the seed's cluster simulation).
+
+mod cluster;
+mod cluster_test;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -24,6 +27,22 @@ enum Command {
     /// Run one node: REST on --http-addr, gRPC on --grpc-addr, data in --data-dir.
     #[command(after_help = NODE_EXAMPLES)]
     Node(NodeArgs),
+    /// The seed's cluster simulation with real processes: 1 leader + 2 followers, writes,
+    /// SIGKILL and restart of a follower, then digest checks. Exit 0 when every check passes.
+    #[command(after_help = CLUSTER_TEST_EXAMPLES)]
+    ClusterTest(ClusterTestArgs),
+}
+
+const CLUSTER_TEST_EXAMPLES: &str = "Examples:
+  hyperspace cluster-test
+  hyperspace cluster-test --dir /tmp/ct   # keep data directories and node logs";
+
+#[derive(Args)]
+struct ClusterTestArgs {
+    /// Keep the nodes' data directories and logs here (default: a temporary directory,
+    /// removed afterwards).
+    #[arg(long)]
+    dir: Option<PathBuf>,
 }
 
 const NODE_EXAMPLES: &str = "Examples:
@@ -131,6 +150,13 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     match cli.command {
         Command::Node(args) => runtime.block_on(run_node(args)),
+        Command::ClusterTest(args) => match runtime.block_on(cluster_test::run(args.dir)) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                eprintln!("cluster-test: FAIL: {e:#}");
+                std::process::exit(1);
+            }
+        },
     }
 }
 

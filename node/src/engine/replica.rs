@@ -171,8 +171,8 @@ impl Engine {
                 None => {
                     tracing::warn!(
                         follower_lsn,
-                        "the follower's last record is no longer retained here; its state \
-                         is replaced by a snapshot"
+                        "the follower is older than the retained WAL (its last record is gone \
+                         here); sending a snapshot, which replaces its state"
                     );
                     return self.snapshot_start();
                 }

@@ -210,10 +210,17 @@ async fn session(
     tracing::info!(leader = %leader.node_id, url = %leader_url, "replication stream up");
     engine.set_leader(leader_url, leader);
     replication.set_upstream(true, None);
-    let heartbeat = tokio::spawn(heartbeats(Arc::clone(engine), tx.clone()));
-    let result = receive(engine, &mut inbound, &tx).await;
-    heartbeat.abort();
-    result
+    // Aborted when the session ends or is dropped (role change), which closes the stream.
+    let _heartbeat = AbortOnDrop(tokio::spawn(heartbeats(Arc::clone(engine), tx.clone())));
+    receive(engine, &mut inbound, &tx).await
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Acknowledges the applied LSN every heartbeat interval, which is also the liveness signal.

@@ -289,6 +289,24 @@ impl Client {
             .collect())
     }
 
+    /// Manual failover: makes this follower the leader; answers its new node info.
+    pub async fn promote(&mut self) -> Result<NodeInfo> {
+        Ok(self
+            .inner
+            .promote(pb::PromoteRequest {})
+            .await?
+            .into_inner())
+    }
+
+    /// Points this node at the leader at `leader` (`http://HOST:GRPC_PORT`); refused with
+    /// code `diverged` when this node holds records that leader lacks.
+    pub async fn follow(&mut self, leader: &str) -> Result<NodeInfo> {
+        let request = pb::FollowRequest {
+            leader: leader.into(),
+        };
+        Ok(self.inner.follow(request).await?.into_inner())
+    }
+
     pub async fn node_info(&mut self) -> Result<NodeInfo> {
         Ok(self
             .inner
