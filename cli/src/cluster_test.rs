@@ -4,6 +4,7 @@
 //! digest recomputed from the data each node returns.
 
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context};
@@ -20,13 +21,24 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 const CONVERGE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Runs the seven steps, printing each with its timing. `Ok` means every check passed.
-pub async fn run(keep: Option<std::path::PathBuf>) -> anyhow::Result<()> {
+/// Data and logs go to `dir`, or to a temporary directory that is removed after a pass and
+/// kept (its path printed) after a failure.
+pub async fn run(dir: Option<PathBuf>) -> anyhow::Result<()> {
     let temp = tempfile::Builder::new()
         .prefix("hyperspace-cluster-test-")
         .tempdir()
         .context("creating a temporary directory")?;
-    let root = keep.unwrap_or_else(|| temp.path().to_path_buf());
+    let root = dir.unwrap_or_else(|| temp.path().to_path_buf());
     println!("cluster-test: data and logs in {}", root.display());
+    let result = steps(&root).await;
+    if result.is_err() {
+        let kept = temp.keep();
+        println!("cluster-test: node logs kept in {}", kept.display());
+    }
+    result
+}
+
+async fn steps(root: &Path) -> anyhow::Result<()> {
     let mut data = Clustered::new(7, DIMENSION as usize, 8);
 
     let (mut nodes, mut clients) = step(1, "start 1 leader + 2 followers", async {

@@ -83,6 +83,8 @@ pub struct Engine {
     tail: LiveTail,
     /// The newest acknowledged (durable, under `--fsync always`) LSN: what may be streamed.
     acked: tokio::sync::watch::Sender<u64>,
+    /// Which leader wrote which LSNs: `(first_lsn, origin)` runs, oldest first (replica.rs).
+    lineage: Mutex<Vec<(u64, Uuid)>>,
     /// Identity `(lsn, last_record_hash)` of the newest snapshot on disk.
     snapshot_identity: Mutex<(u64, u64)>,
 }
@@ -128,12 +130,14 @@ impl Engine {
             tail: LiveTail::new(LIVE_TAIL_BYTES_MAX, 1),
             acked: tokio::sync::watch::Sender::new(0),
             snapshot_identity: Mutex::new((0, 0)),
+            lineage: Mutex::new(Vec::new()),
         };
         let replay_from = match snapshot {
             Some(image) => {
                 report.snapshot_lsn = Some(image.lsn);
                 *engine.snapshot_identity.lock() = (image.lsn, image.last_record_hash);
                 *engine.last_record.lock() = (image.lsn, image.last_record_hash);
+                engine.set_lineage(&image.lineage);
                 engine.load_snapshot(image)?
             }
             None => 1,
@@ -213,6 +217,7 @@ impl Engine {
             let (lsn, body) = item?;
             let record = record::decode(lsn, &body)?;
             *self.last_record.lock() = (lsn, record::body_hash(&body));
+            self.note_origin(lsn, record.origin);
             self.clock.fetch_max(record.stamp, Ordering::SeqCst);
             self.apply(record.op, record.stamp)
                 .map_err(|e| Error::Corrupt {
@@ -264,8 +269,9 @@ impl Engine {
     }
 
     /// Notes a record just appended under the write lock: this node's position, the tail.
-    fn appended(&self, lsn: u64, body: Vec<u8>) {
+    fn appended(&self, lsn: u64, origin: Uuid, body: Vec<u8>) {
         *self.last_record.lock() = (lsn, record::body_hash(&body));
+        self.note_origin(lsn, origin);
         self.tail.push(lsn, body);
     }
 
@@ -330,7 +336,7 @@ impl Engine {
             unavailable()
         })?;
         self.clock.store(stamp, Ordering::SeqCst);
-        self.appended(lsn, body);
+        self.appended(lsn, self.data.node_id(), body);
         let count = self.apply_appended(lsn, op, stamp)?;
         drop(guard);
         self.make_durable(lsn)?;
@@ -560,6 +566,7 @@ impl Engine {
                 lsn,
                 clock: self.clock.load(Ordering::SeqCst),
                 last_record_hash,
+                lineage: self.lineage_image(),
                 collections,
             }
         };

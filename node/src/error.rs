@@ -86,6 +86,9 @@ pub enum Error {
     DuplicateFollower { node_id: String, heard_ms: u64 },
     #[error("replication: {reason}")]
     Replication { reason: String },
+    /// A peer refused a call; keeps the peer's error class.
+    #[error("{message}")]
+    Refused { code: ErrorCode, message: String },
     #[error("missing or wrong API key")]
     Unauthenticated,
     #[error("the node cannot write: {reason}")]
@@ -139,6 +142,7 @@ impl Error {
             Error::CollectionExists { .. } => ErrorCode::AlreadyExists,
             Error::NotLeader { .. } => ErrorCode::NotLeader,
             Error::Diverged { .. } => ErrorCode::Diverged,
+            Error::Refused { code, .. } => *code,
             Error::DuplicateFollower { .. } => ErrorCode::AlreadyExists,
             Error::Unauthenticated => ErrorCode::Unauthenticated,
             Error::Unavailable { .. }

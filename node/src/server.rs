@@ -181,7 +181,12 @@ pub async fn run(
         let reflection_v1alpha = reflection()
             .build_v1alpha()
             .expect("the embedded descriptor set is valid");
-        let mut builder = tonic::transport::Server::builder().layer(
+        // HTTP/2 keepalive: a replication stream to a vanished peer is noticed by the
+        // transport too, not only by the application heartbeat.
+        let mut builder = tonic::transport::Server::builder()
+            .http2_keepalive_interval(Some(std::time::Duration::from_secs(10)))
+            .http2_keepalive_timeout(Some(std::time::Duration::from_secs(20)))
+            .layer(
             tower::limit::GlobalConcurrencyLimitLayer::new(REQUESTS_IN_FLIGHT_MAX),
         );
         if let Some(tls) = &options.tls {

@@ -2,6 +2,8 @@
 //! free ports, start and wait for `/readyz`, SIGKILL, restart on the same data directory.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -109,7 +109,7 @@ impl NodeContext {
                 followers: Vec::new(),
                 following: Some(leader_url),
                 connected: upstream.connected,
-                replication_error: upstream.error,
+                replication_error: upstream.error.map(|(_, message)| message),
             },
         };
         Ok(view)
@@ -128,7 +128,7 @@ impl NodeContext {
     /// Points this node at another leader (checked first: `diverged` refuses).
     pub async fn follow(&self, leader_url: &str) -> Result<ClusterView> {
         let engine = self.engine()?;
-        follower::follow(&engine, &self.replication, &self.me(), leader_url).await?;
+        follower::follow(&engine, &self.replication, leader_url).await?;
         self.cluster()
     }
 

@@ -27,8 +27,9 @@ use crate::storage::wal::WalReader;
 pub enum StreamStart {
     /// Records from this LSN on; the WAL still holds them.
     Wal { next_lsn: u64 },
-    /// The follower is older than the retained WAL: this snapshot, then the records after it.
-    Snapshot(Box<SnapshotImage>),
+    /// The follower is older than the retained WAL: the newest snapshot
+    /// ([`Engine::snapshot_for_follower`]), then the records after it.
+    Snapshot,
 }
 
 /// At open, before the WAL is read: finishes an install of the leader's snapshot that a
@@ -98,11 +99,49 @@ impl Engine {
         Ok(self.wal.read_from(from)?)
     }
 
+    /// Extends the lineage with a record written by `origin` at `lsn`.
+    pub(super) fn note_origin(&self, lsn: u64, origin: Uuid) {
+        let mut lineage = self.lineage.lock();
+        if lineage.last().is_none_or(|(_, last)| *last != origin) {
+            lineage.push((lsn, origin));
+        }
+    }
+
+    pub(super) fn set_lineage(&self, runs: &[(u64, [u8; 16])]) {
+        *self.lineage.lock() = runs
+            .iter()
+            .map(|(lsn, id)| (*lsn, Uuid::from_bytes(*id)))
+            .collect();
+    }
+
+    pub(super) fn lineage_image(&self) -> Vec<(u64, [u8; 16])> {
+        self.lineage
+            .lock()
+            .iter()
+            .map(|(lsn, id)| (*lsn, *id.as_bytes()))
+            .collect()
+    }
+
+    /// The leader that wrote this node's record at `lsn`, if its lineage reaches that far.
+    pub fn origin_at(&self, lsn: u64) -> Option<Uuid> {
+        let lineage = self.lineage.lock();
+        lineage
+            .iter()
+            .rev()
+            .find(|(first, _)| *first <= lsn)
+            .map(|(_, origin)| *origin)
+    }
+
     pub(super) fn ensure_leader(&self) -> Result<()> {
         match &*self.role.borrow() {
             RoleState::Leader => Ok(()),
-            RoleState::Follower { leader, .. } => Err(Error::NotLeader {
-                leader: leader.clone(),
+            // Until the leader answered, its URL is all this node knows about it.
+            RoleState::Follower { leader, leader_url } => Err(Error::NotLeader {
+                leader: Some(leader.clone().unwrap_or_else(|| LeaderAddress {
+                    node_id: String::new(),
+                    http_addr: String::new(),
+                    grpc_addr: leader_url.clone(),
+                })),
             }),
         }
     }
@@ -122,17 +161,19 @@ impl Engine {
         }
     }
 
-    /// This node becomes a follower of `leader_url` (writes are refused from now on).
-    pub fn follow(&self, leader_url: String) {
+    /// Sets the role (writes are refused from the moment it is a follower); returns the
+    /// previous one, so a refused `follow` can go back to it.
+    pub fn set_role(&self, role: RoleState) -> RoleState {
         let _no_write_in_flight = self.write_lock.lock();
-        let was = self.role.send_replace(RoleState::Follower {
-            leader_url: leader_url.clone(),
-            leader: None,
-        });
-        if was == RoleState::Leader {
-            metrics::role_changed(&self.node_id().to_string(), "leader", "follower");
+        let was = self.role.send_replace(role.clone());
+        if was.role() != role.role() {
+            let id = self.node_id().to_string();
+            metrics::role_changed(&id, was.role().as_str(), role.role().as_str());
         }
-        tracing::info!(leader = %leader_url, "following");
+        if let RoleState::Follower { leader_url, .. } = &role {
+            tracing::info!(leader = %leader_url, "following");
+        }
+        was
     }
 
     /// Records the leader's identity once it answered, while still following `leader_url`.
@@ -151,30 +192,43 @@ impl Engine {
 
     /// Leader side of the handshake: where the stream of a follower whose last record is
     /// `(follower_lsn, follower_hash)` starts, or `Diverged` (see the module doc).
-    pub fn stream_start(&self, follower_lsn: u64, follower_hash: u64) -> Result<StreamStart> {
+    pub fn stream_start(
+        &self,
+        follower_lsn: u64,
+        follower_hash: u64,
+        follower_origin: Option<Uuid>,
+    ) -> Result<StreamStart> {
         let acked = self.acked_lsn();
+        let diverged = |reason: String| Err(Error::Diverged { reason });
         if follower_lsn > acked {
-            return Err(Error::Diverged {
-                reason: format!(
-                    "the follower's log reaches LSN {follower_lsn}, the leader's only {acked}"
-                ),
-            });
+            return diverged(format!(
+                "the follower's log reaches LSN {follower_lsn}, the leader's only {acked}"
+            ));
         }
         if follower_lsn > 0 {
             match self.record_hash_at(follower_lsn)? {
                 Some(hash) if hash != follower_hash => {
-                    return Err(Error::Diverged {
-                        reason: format!("the two logs hold different records at LSN {follower_lsn}"),
-                    })
+                    return diverged(format!(
+                        "the two logs hold different records at LSN {follower_lsn}"
+                    ))
                 }
                 Some(_) => {}
+                // The record itself is compacted away here: compare who wrote it.
                 None => {
-                    tracing::warn!(
+                    let here = self.origin_at(follower_lsn);
+                    if here.is_none() || here != follower_origin {
+                        return diverged(format!(
+                            "LSN {follower_lsn} was written by leader {} here but by {} on the \
+                             follower",
+                            here.map_or("unknown".into(), |u| u.to_string()),
+                            follower_origin.map_or("unknown".into(), |u| u.to_string()),
+                        ));
+                    }
+                    tracing::info!(
                         follower_lsn,
-                        "the follower is older than the retained WAL (its last record is gone \
-                         here); sending a snapshot, which replaces its state"
+                        "the follower is older than the retained WAL; sending a snapshot"
                     );
-                    return self.snapshot_start();
+                    return Ok(StreamStart::Snapshot);
                 }
             }
         }
@@ -182,8 +236,13 @@ impl Engine {
             true => Ok(StreamStart::Wal {
                 next_lsn: follower_lsn + 1,
             }),
-            false => self.snapshot_start(),
+            false => Ok(StreamStart::Snapshot),
         }
+    }
+
+    /// The origin of this node's last record (None for an empty log).
+    pub fn last_origin(&self) -> Option<Uuid> {
+        self.lineage.lock().last().map(|(_, origin)| *origin)
     }
 
     fn wal_retains(&self, lsn: u64) -> bool {
@@ -213,15 +272,15 @@ impl Engine {
         }
     }
 
-    /// The newest snapshot on disk (one is written first if there is none).
-    fn snapshot_start(&self) -> Result<StreamStart> {
+    /// The newest snapshot on disk for a follower (one is written first if there is none).
+    pub fn snapshot_for_follower(&self) -> Result<SnapshotImage> {
         for _ in 0..2 {
             let latest = {
                 let _no_snapshot_in_flight = self.snapshot_lock.lock();
                 snapshot::load_latest(&self.data.snapshots_dir())?
             };
             match latest {
-                Some(image) => return Ok(StreamStart::Snapshot(Box::new(image))),
+                Some(image) => return Ok(image),
                 None => {
                     self.snapshot()?;
                 }
@@ -250,7 +309,7 @@ impl Engine {
             let record = record::decode(lsn, &body)?;
             self.wal.append_at(lsn, &body)?;
             self.clock.fetch_max(record.stamp, Ordering::SeqCst);
-            self.appended(lsn, body);
+            self.appended(lsn, record.origin, body);
             self.apply_appended(lsn, record.op, record.stamp)?;
             last = lsn;
             applied += 1;
@@ -271,17 +330,27 @@ impl Engine {
         let (lsn, hash) = (image.lsn, image.last_record_hash);
         let started = Instant::now();
         self.data.set_install_marker(lsn)?;
-        snapshot::write(&self.data.snapshots_dir(), &image)?;
-        self.wal.reset_to(lsn + 1)?;
-        *self.last_record.lock() = (lsn, hash);
-        *self.snapshot_identity.lock() = (lsn, hash);
-        self.records_since_snapshot.store(0, Ordering::SeqCst);
-        self.load_image(image)?;
-        self.tail.reset(lsn + 1);
-        self.acked.send_replace(lsn);
-        snapshot::remove_older_than(&self.data.snapshots_dir(), lsn)?;
-        *snapshot_lsn = lsn;
-        self.data.clear_install_marker()?;
+        // From here on, memory and disk may be half old, half new: any failure stops all
+        // writes, and the next start finishes the install from the marker.
+        let installed = (|| {
+            snapshot::write(&self.data.snapshots_dir(), &image)?;
+            self.wal.reset_to(lsn + 1)?;
+            *self.last_record.lock() = (lsn, hash);
+            *self.snapshot_identity.lock() = (lsn, hash);
+            self.set_lineage(&image.lineage);
+            self.records_since_snapshot.store(0, Ordering::SeqCst);
+            self.load_image(image)?;
+            self.tail.reset(lsn + 1);
+            self.acked.send_replace(lsn);
+            snapshot::remove_older_than(&self.data.snapshots_dir(), lsn)?;
+            *snapshot_lsn = lsn;
+            self.data.clear_install_marker()
+        })();
+        if let Err(e) = &installed {
+            self.wal
+                .poison(&format!("installing the leader's snapshot at LSN {lsn} failed: {e}"));
+        }
+        installed?;
         metrics::wal_last_lsn(lsn);
         metrics::replication_applied(lsn);
         tracing::info!(

@@ -18,7 +18,7 @@ use tonic::Streaming;
 
 use super::Replication;
 use crate::engine::Engine;
-use crate::error::{Error, LeaderAddress, Result};
+use crate::error::{Error, ErrorCode, LeaderAddress, Result};
 use crate::limits::{
     RECONNECT_BACKOFF_MAX_MS, RECONNECT_BACKOFF_MIN_MS, REPLICATION_HEARTBEAT_MS,
     REPLICATION_MESSAGE_BYTES_MAX, REPLICATION_PEER_TIMEOUT_MS, REPLICATION_QUEUE_MESSAGES_MAX,
@@ -65,7 +65,7 @@ pub async fn run(
             Some(Ok(())) => backoff = RECONNECT_BACKOFF_MIN_MS,
             Some(Err(e)) => {
                 tracing::warn!(leader = %leader_url, error = %e, retry_ms = backoff, "replication stream failed");
-                replication.set_upstream(false, Some(e.to_string()));
+                replication.set_upstream(false, Some((e.code(), e.to_string())));
             }
         }
         replication.set_upstream(false, None);
@@ -82,9 +82,9 @@ fn follows(role: &RoleState, url: &str) -> bool {
     matches!(role, RoleState::Follower { leader_url, .. } if leader_url == url)
 }
 
-/// Connects and says hello; returns the stream once the leader welcomed this node. Also
-/// the check behind `follow`: a refusal (`diverged`, a duplicate id, a wrong key) is the error.
-pub async fn handshake(
+/// Connects and says hello; returns the stream once the leader welcomed this node. A
+/// refusal (`diverged`, a duplicate id, a wrong key) is the error, with the leader's class.
+async fn handshake(
     engine: &Engine,
     api_key: Option<&str>,
     me: &Me,
@@ -112,6 +112,9 @@ pub async fn handshake(
         grpc_addr: me.grpc_addr.clone(),
         last_lsn,
         last_record_hash,
+        last_record_origin: engine
+            .last_origin()
+            .map_or(String::new(), |origin| origin.to_string()),
     };
     tx.send(pb::FollowerMessage {
         kind: Some(ToLeader::Hello(hello)),
@@ -151,45 +154,69 @@ pub async fn handshake(
     }
 }
 
-/// Points this node at `leader_url` after checking that the leader accepts it: a refusal
-/// (`diverged`, a wrong key, an unreachable leader) is answered and nothing changes.
-pub async fn follow(
-    engine: &Engine,
-    replication: &Replication,
-    me: &Me,
-    leader_url: &str,
-) -> Result<()> {
+/// Points this node at `leader_url`. The node stops taking writes first, then waits for the
+/// leader's answer on the new stream; if the leader refuses (`diverged`, a wrong key) or
+/// cannot be reached, the node goes back to its previous role and the refusal is answered.
+pub async fn follow(engine: &Arc<Engine>, replication: &Replication, leader_url: &str) -> Result<()> {
     if !(leader_url.starts_with("http://") || leader_url.starts_with("https://")) {
         return Err(Error::invalid(
             "leader",
             format!("expected http://HOST:GRPC_PORT, got {leader_url:?}"),
         ));
     }
-    let probe = handshake(engine, replication.api_key.as_deref(), me, leader_url).await?;
-    drop(probe);
-    engine.follow(leader_url.to_string());
-    Ok(())
+    if follows(&engine.role(), leader_url) {
+        return Ok(());
+    }
+    replication.set_upstream(false, None);
+    replication.upstream.lock().error = None;
+    let role = RoleState::Follower {
+        leader_url: leader_url.to_string(),
+        leader: None,
+    };
+    let previous = blocking({
+        let engine = Arc::clone(engine);
+        move || Ok(engine.set_role(role))
+    })
+    .await?;
+    let deadline = tokio::time::Instant::now() + FOLLOW_ANSWER_TIMEOUT;
+    let refused = loop {
+        let upstream = replication.upstream();
+        if upstream.connected {
+            return Ok(());
+        }
+        if let Some((code, message)) = upstream.error {
+            break Error::Refused { code, message };
+        }
+        if tokio::time::Instant::now() > deadline {
+            break Error::Replication {
+                reason: format!("no answer from {leader_url} within {FOLLOW_ANSWER_TIMEOUT:?}"),
+            };
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    tracing::warn!(leader = %leader_url, error = %refused, "follow refused; keeping the previous role");
+    let engine = Arc::clone(engine);
+    blocking(move || Ok(engine.set_role(previous))).await?;
+    Err(refused)
 }
 
-/// The leader's refusal as this node's error, keeping `diverged` and `not_leader` apart.
+/// How long `follow` waits for the new leader to accept or refuse this node.
+const FOLLOW_ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The leader's refusal as this node's error, keeping the leader's error class.
 fn refusal(status: tonic::Status) -> Error {
     let code = status
         .metadata()
         .get("x-error-code")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let message = status.message().to_string();
+        .and_then(|c| ErrorCode::ALL.into_iter().find(|k| k.as_str() == c));
     match code {
-        "diverged" => Error::Diverged {
-            reason: message
-                .trim_start_matches("diverged: ")
-                .split("; this node's log")
-                .next()
-                .unwrap_or_default()
-                .to_string(),
+        Some(code) => Error::Refused {
+            code,
+            message: format!("the leader refused the stream ({}): {}", code.as_str(), status.message()),
         },
-        _ => Error::Replication {
-            reason: format!("the leader refused the stream ({code}): {message}"),
+        None => Error::Replication {
+            reason: format!("the stream failed: {}", status.message()),
         },
     }
 }

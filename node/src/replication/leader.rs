@@ -21,7 +21,7 @@ use crate::limits::{
     REPLICATION_QUEUE_MESSAGES_MAX, SNAPSHOT_CHUNK_BYTES,
 };
 use crate::model::RoleState;
-use crate::storage::snapshot::{self, SnapshotImage};
+use crate::storage::snapshot;
 use crate::storage::wal::WalReader;
 
 pub type Outbound = ReceiverStream<Result<pb::LeaderMessage, Status>>;
@@ -66,7 +66,8 @@ pub async fn serve(
     let decided = {
         let engine = Arc::clone(&engine);
         let (lsn, hash) = (hello.last_lsn, hello.last_record_hash);
-        tokio::task::spawn_blocking(move || engine.stream_start(lsn, hash))
+        let origin = uuid::Uuid::parse_str(&hello.last_record_origin).ok();
+        tokio::task::spawn_blocking(move || engine.stream_start(lsn, hash, origin))
             .await
             .expect("the handshake does not panic")
     };
@@ -78,11 +79,11 @@ pub async fn serve(
             return Err(to_status(e));
         }
     };
-    let (next_lsn, snapshot) = match start {
-        StreamStart::Wal { next_lsn } => (next_lsn, None),
-        StreamStart::Snapshot(image) => (image.lsn + 1, Some(image)),
+    let next_lsn = match start {
+        StreamStart::Wal { next_lsn } => next_lsn,
+        StreamStart::Snapshot => 0,
     };
-    tracing::info!(follower = %follower, next_lsn, snapshot = snapshot.is_some(), "follower connected");
+    tracing::info!(follower = %follower, next_lsn, "follower connected");
     let (tx, rx) = mpsc::channel(REPLICATION_QUEUE_MESSAGES_MAX);
     let welcome = pb::LeaderWelcome {
         leader: Some(pb::NodeAddress {
@@ -92,7 +93,7 @@ pub async fn serve(
         }),
         last_lsn: engine.acked_lsn(),
         next_lsn,
-        snapshot_follows: snapshot.is_some(),
+        snapshot_follows: next_lsn == 0,
     };
     let _ = tx.send(Ok(message(ToFollower::Welcome(welcome)))).await;
     let (dead_tx, dead_rx) = watch::channel(false);
@@ -108,7 +109,7 @@ pub async fn serve(
     tokio::spawn(receive(session.clone_parts(), inbound, dead_tx));
     tokio::spawn(async move {
         let follower = session.follower.clone();
-        let why = session.send(next_lsn, snapshot).await;
+        let why = session.send(next_lsn).await;
         tracing::info!(follower = %follower, reason = %why, "replication stream ended");
     });
     Ok(ReceiverStream::new(rx))
@@ -171,12 +172,23 @@ impl Session {
         }
     }
 
-    /// Streams until the follower goes away, the stream is replaced, or this node stops
-    /// being the leader; returns why.
-    async fn send(mut self, mut next: u64, snapshot: Option<Box<SnapshotImage>>) -> String {
-        if let Some(image) = snapshot {
-            if let Err(why) = self.send_snapshot(*image).await {
-                return why;
+    /// Sends an error status to the follower (unless it is already gone).
+    async fn fail(&mut self, error: Error) {
+        let mut dead = self.dead.clone();
+        let status = (self.to_status)(error);
+        tokio::select! {
+            _ = self.tx.send(Err(status)) => {}
+            _ = dead.wait_for(|d| *d) => {}
+        }
+    }
+
+    /// Streams from `next` (after the newest snapshot when `next` is 0) until the follower
+    /// goes away, the stream is replaced, or this node stops being the leader; returns why.
+    async fn send(mut self, mut next: u64) -> String {
+        if next == 0 {
+            match self.send_snapshot().await {
+                Ok(lsn) => next = lsn + 1,
+                Err(why) => return why,
             }
         }
         let mut acked = self.engine.watch_acked();
@@ -188,7 +200,7 @@ impl Session {
                     RoleState::Follower { leader, .. } => leader,
                     RoleState::Leader => None,
                 };
-                let _ = self.tx.send(Err((self.to_status)(Error::NotLeader { leader }))).await;
+                self.fail(Error::NotLeader { leader }).await;
                 return "this node is no longer the leader".into();
             }
             if !self.replication.is_current(&self.follower, self.stream) {
@@ -209,8 +221,9 @@ impl Session {
                     _ => match self.read_wal(&mut cursor, next, until).await {
                         Ok(records) => records,
                         Err(e) => {
-                            let _ = self.tx.send(Err((self.to_status)(e))).await;
-                            return "reading the WAL failed".into();
+                            let why = format!("reading the WAL failed: {e}");
+                            self.fail(e).await;
+                            return why;
                         }
                     },
                 };
@@ -237,11 +250,37 @@ impl Session {
         }
     }
 
-    async fn send_snapshot(&mut self, image: SnapshotImage) -> std::result::Result<(), String> {
-        let lsn = image.lsn;
-        let bytes = tokio::task::spawn_blocking(move || snapshot::encode_image(&image))
+    /// Loads, encodes and sends the newest snapshot (one at a time per leader, heartbeats
+    /// while it is prepared); returns its LSN.
+    async fn send_snapshot(&mut self) -> std::result::Result<u64, String> {
+        let permit = Arc::clone(&self.replication.snapshot_sends)
+            .acquire_owned()
             .await
-            .expect("encoding does not panic");
+            .expect("the semaphore is never closed");
+        let engine = Arc::clone(&self.engine);
+        let mut prepare = tokio::task::spawn_blocking(move || {
+            let image = engine.snapshot_for_follower()?;
+            Ok::<_, Error>((image.lsn, snapshot::encode_image(&image)))
+        });
+        let (lsn, bytes) = loop {
+            let beat = tokio::time::sleep(Duration::from_millis(REPLICATION_HEARTBEAT_MS));
+            tokio::select! {
+                prepared = &mut prepare => match prepared.expect("preparing does not panic") {
+                    Ok(prepared) => break prepared,
+                    Err(e) => {
+                        let why = format!("preparing the snapshot failed: {e}");
+                        self.fail(e).await;
+                        return Err(why);
+                    }
+                },
+                _ = beat => {
+                    let beat = pb::Heartbeat { last_lsn: self.engine.acked_lsn() };
+                    if !self.push(ToFollower::Heartbeat(beat)).await {
+                        return Err("the follower went away during the snapshot".into());
+                    }
+                }
+            }
+        };
         tracing::info!(follower = %self.follower, lsn, bytes = bytes.len(), "sending a snapshot");
         let chunks = bytes.chunks(SNAPSHOT_CHUNK_BYTES).count();
         for (i, data) in bytes.chunks(SNAPSHOT_CHUNK_BYTES).enumerate() {
@@ -254,7 +293,8 @@ impl Session {
                 return Err("the follower went away during the snapshot".into());
             }
         }
-        Ok(())
+        drop(permit);
+        Ok(lsn)
     }
 
     /// The next batch from the WAL on disk, keeping the reader between batches.
@@ -267,15 +307,23 @@ impl Session {
         let engine = Arc::clone(&self.engine);
         let taken = cursor.take().filter(|c| c.next == next);
         let (records, kept) = tokio::task::spawn_blocking(move || {
-            let mut c = match taken {
-                Some(c) => c,
-                None => WalCursor {
+            let open = || -> Result<WalCursor> {
+                Ok(WalCursor {
                     reader: engine.read_wal(next)?,
                     pending: None,
                     next,
-                },
+                })
             };
-            let records = c.batch(until)?;
+            let mut c = match taken {
+                Some(c) => c,
+                None => open()?,
+            };
+            let mut records = c.batch(until)?;
+            if records.is_empty() {
+                // The reader ended at the last LSN of its time; newer records need a new one.
+                c = open()?;
+                records = c.batch(until)?;
+            }
             Ok::<_, Error>((records, c))
         })
         .await

@@ -29,6 +29,7 @@ pub mod follower;
 pub mod leader;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::Mutex;
@@ -51,7 +52,8 @@ pub struct FollowerView {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StreamStatus {
     pub connected: bool,
-    pub error: Option<String>,
+    /// The last failure's class and message, until the stream is up again.
+    pub error: Option<(crate::error::ErrorCode, String)>,
 }
 
 struct Entry {
@@ -61,20 +63,24 @@ struct Entry {
 }
 
 /// Shared replication state of one node (both roles).
-#[derive(Default)]
 pub struct Replication {
     followers: Mutex<BTreeMap<String, Entry>>,
     next_stream: Mutex<u64>,
     upstream: Mutex<StreamStatus>,
     /// The API key this node presents to its leader.
     pub api_key: Option<String>,
+    /// One snapshot is prepared and sent at a time (each holds the whole data set in memory).
+    snapshot_sends: Arc<tokio::sync::Semaphore>,
 }
 
 impl Replication {
     pub fn new(api_key: Option<String>) -> Replication {
         Replication {
+            followers: Mutex::default(),
+            next_stream: Mutex::default(),
+            upstream: Mutex::default(),
             api_key,
-            ..Replication::default()
+            snapshot_sends: Arc::new(tokio::sync::Semaphore::new(1)),
         }
     }
 
@@ -156,7 +162,7 @@ impl Replication {
         self.upstream.lock().clone()
     }
 
-    fn set_upstream(&self, connected: bool, error: Option<String>) {
+    fn set_upstream(&self, connected: bool, error: Option<(crate::error::ErrorCode, String)>) {
         let mut upstream = self.upstream.lock();
         upstream.connected = connected;
         if connected || error.is_some() {

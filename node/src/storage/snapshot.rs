@@ -27,7 +27,7 @@ use super::record::StoredPoint;
 use crate::error::{Error, Result};
 use crate::model::{CollectionSpec, Metric};
 
-/// Version 02 added `last_record_hash` to the manifest.
+/// Version 02 added `last_record_hash` and `lineage` to the manifest.
 const MAGIC: &[u8; 8] = b"HSSNAP02";
 const HEADER_BYTES: usize = 8 + 4 + 8;
 
@@ -47,6 +47,8 @@ pub struct SnapshotImage {
     /// xxh3-64 of the body of the record at `lsn` (0 when `lsn` is 0): the identity of the
     /// last record, which a follower shows its leader to prove they share a history.
     pub last_record_hash: u64,
+    /// Which leader wrote which LSNs up to `lsn`: `(first_lsn, origin node id)` runs.
+    pub lineage: Vec<(u64, [u8; 16])>,
     pub collections: Vec<CollectionImage>,
 }
 
@@ -55,6 +57,7 @@ struct Manifest {
     lsn: u64,
     clock: u64,
     last_record_hash: u64,
+    lineage: Vec<(u64, [u8; 16])>,
     collections: Vec<String>,
 }
 
@@ -117,6 +120,7 @@ fn manifest_of(image: &SnapshotImage) -> Manifest {
         lsn: image.lsn,
         clock: image.clock,
         last_record_hash: image.last_record_hash,
+        lineage: image.lineage.clone(),
         collections: image
             .collections
             .iter()
@@ -156,6 +160,7 @@ fn image_of(manifest: &Manifest, collections: Vec<CollectionImage>) -> SnapshotI
         lsn: manifest.lsn,
         clock: manifest.clock,
         last_record_hash: manifest.last_record_hash,
+        lineage: manifest.lineage.clone(),
         collections,
     }
 }
@@ -285,6 +290,7 @@ mod tests {
             lsn,
             clock: lsn + 3,
             last_record_hash: lsn * 7,
+            lineage: vec![(1, [7; 16])],
             collections: vec![CollectionImage {
                 spec: CollectionSpec {
                     name: "c-1".into(),
@@ -333,6 +339,7 @@ mod tests {
         let bytes = encode_image(&image(5));
         let back = decode_image(&bytes).unwrap();
         assert_eq!((back.lsn, back.clock, back.last_record_hash), (5, 8, 35));
+        assert_eq!(back.lineage, vec![(1, [7; 16])]);
         assert_eq!(back.collections[0].spec.name, "c-1");
         assert_eq!(back.collections[0].points[0].payload_json, r#"{"a":1}"#);
         assert!(decode_image(&bytes[..bytes.len() - 3]).is_err());

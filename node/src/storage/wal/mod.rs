@@ -571,24 +571,32 @@ impl Wal {
                 )
             }
         };
-        let old: Vec<Segment> = std::mem::take(&mut a.segments);
-        for segment in old.iter().filter(|s| s.path != path) {
-            io_ctx(fs::remove_file(&segment.path), || {
-                format!("removing WAL segment {}", segment.path.display())
-            })?;
-        }
-        io_ctx(sync_dir(&self.shared.dir), || {
-            format!("fsyncing WAL directory {}", self.shared.dir.display())
-        })?;
-        a.segments = vec![Segment {
-            first_lsn: next_lsn,
-            path: path.clone(),
-        }];
-        (a.file, a.path, a.len) = (Arc::new(file), path, HEADER_LEN as u64);
+        let old = std::mem::replace(
+            &mut a.segments,
+            vec![Segment {
+                first_lsn: next_lsn,
+                path: path.clone(),
+            }],
+        );
+        (a.file, a.path, a.len) = (Arc::new(file), path.clone(), HEADER_LEN as u64);
         self.shared.last_lsn.store(next_lsn - 1, Ordering::Release);
         self.shared
             .durable_lsn
             .store(next_lsn - 1, Ordering::Release);
+        for segment in old.iter().filter(|s| s.path != path) {
+            if let Err(e) = fs::remove_file(&segment.path) {
+                return self.shared.poison(
+                    format!("removing WAL segment {} (reset)", segment.path.display()),
+                    e,
+                );
+            }
+        }
+        if let Err(e) = sync_dir(&self.shared.dir) {
+            return self.shared.poison(
+                format!("fsyncing WAL directory {}", self.shared.dir.display()),
+                e,
+            );
+        }
         Ok(())
     }
 
