@@ -121,7 +121,11 @@ async fn steps(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn step<T>(n: u32, what: &str, work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+async fn step<T>(
+    n: u32,
+    what: &str,
+    work: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
     let started = Instant::now();
     println!("[{n}/7] {what} ...");
     let result = work.await;

@@ -26,7 +26,7 @@ struct Cli {
 enum Command {
     /// Run one node: REST on --http-addr, gRPC on --grpc-addr, data in --data-dir.
     #[command(after_help = NODE_EXAMPLES)]
-    Node(NodeArgs),
+    Node(Box<NodeArgs>),
     /// The seed's cluster simulation with real processes: 1 leader + 2 followers, writes,
     /// SIGKILL and restart of a follower, then digest checks. Exit 0 when every check passes.
     #[command(after_help = CLUSTER_TEST_EXAMPLES)]
@@ -149,7 +149,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     match cli.command {
-        Command::Node(args) => runtime.block_on(run_node(args)),
+        Command::Node(args) => runtime.block_on(run_node(*args)),
         Command::ClusterTest(args) => match runtime.block_on(cluster_test::run(args.dir)) {
             Ok(()) => Ok(()),
             Err(e) => {

@@ -36,7 +36,11 @@ fn start_follower(dir: &Path, leader: &str, extra: &[&str]) -> Node {
 
 fn create(node: &Node) {
     let body = json!({"name": "default", "dimension": 4, "metric": "l2"});
-    let (status, answer) = call("POST", &format!("{}/api/collections", node.http()), Some(&body));
+    let (status, answer) = call(
+        "POST",
+        &format!("{}/api/collections", node.http()),
+        Some(&body),
+    );
     assert_eq!(status, 201, "{answer}");
 }
 
@@ -78,14 +82,23 @@ fn assert_converged(nodes: &[&Node]) -> (u64, u64, u64) {
         assert!(
             Instant::now() < deadline,
             "nodes did not converge within {CONVERGE:?}: {last:?}\nlogs:\n{}",
-            nodes.iter().map(|n| n.log_text()).collect::<Vec<_>>().join("\n----\n")
+            nodes
+                .iter()
+                .map(|n| n.log_text())
+                .collect::<Vec<_>>()
+                .join("\n----\n")
         );
         std::thread::sleep(Duration::from_millis(50));
     };
     let (clock, hash, count) = last[0].unwrap();
     for node in nodes {
         let (recomputed, _, recount) = recompute_digest(&node.http(), "default");
-        assert_eq!((recomputed, recount), (hash, count), "{} data vs digest", node.http());
+        assert_eq!(
+            (recomputed, recount),
+            (hash, count),
+            "{} data vs digest",
+            node.http()
+        );
     }
     (clock, hash, count)
 }
@@ -151,7 +164,12 @@ fn assert_has_ids(node: &Node, ids: &BTreeSet<u64>) {
     for id in ids {
         let url = format!("{}/api/collections/default/points/{id}", node.http());
         let (status, body) = call("GET", &url, None);
-        assert_eq!(status, 200, "acknowledged id {id} missing on {}: {body}", node.http());
+        assert_eq!(
+            status,
+            200,
+            "acknowledged id {id} missing on {}: {body}",
+            node.http()
+        );
     }
 }
 
@@ -165,11 +183,21 @@ fn cluster_test_subcommand_passes_all_seven_steps() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "cluster-test failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cluster-test failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for step in 1..=7 {
-        assert!(stdout.contains(&format!("[{step}/7] ok")), "step {step} missing:\n{stdout}");
+        assert!(
+            stdout.contains(&format!("[{step}/7] ok")),
+            "step {step} missing:\n{stdout}"
+        );
     }
-    assert!(stdout.contains("count 150") && stdout.contains("PASS"), "{stdout}");
+    assert!(
+        stdout.contains("count 150") && stdout.contains("PASS"),
+        "{stdout}"
+    );
 }
 
 // A leader SIGKILLed and restarted while followers run and writes go on: the followers
@@ -188,7 +216,9 @@ fn leader_sigkill_followers_reconnect_and_lose_nothing() {
     leader.spawn();
     leader.wait_ready();
     let before = writer.acked();
-    wait_for("writes after the restart", CONVERGE, || writer.acked() >= before + 100);
+    wait_for("writes after the restart", CONVERGE, || {
+        writer.acked() >= before + 100
+    });
     let acked = writer.finish();
     let (_, _, count) = assert_converged(&[&leader, &f1, &f2]);
     assert!(count >= acked.len() as u64);
@@ -217,17 +247,26 @@ fn network_cut_and_restore_follower_resumes_and_converges() {
     wait_for("writes before the cut", CONVERGE, || writer.acked() >= 50);
     proxy.cut();
     let at_cut = writer.acked();
-    wait_for("writes during the cut", CONVERGE, || writer.acked() >= at_cut + 200);
+    wait_for("writes during the cut", CONVERGE, || {
+        writer.acked() >= at_cut + 200
+    });
     let behind = digest(&follower).unwrap();
     let ahead = digest(&leader).unwrap();
-    assert!(behind.0 < ahead.0, "follower should lag while cut: {behind:?} vs {ahead:?}");
+    assert!(
+        behind.0 < ahead.0,
+        "follower should lag while cut: {behind:?} vs {ahead:?}"
+    );
     // The leader notices the silence within its peer timeout.
-    wait_for("the leader to mark the follower disconnected", CONVERGE, || {
-        cluster(&leader)["followers"][0]["connected"] == false
-    });
+    wait_for(
+        "the leader to mark the follower disconnected",
+        CONVERGE,
+        || cluster(&leader)["followers"][0]["connected"] == false,
+    );
     proxy.restore();
     let resumed = writer.acked();
-    wait_for("writes after the restore", CONVERGE, || writer.acked() >= resumed + 50);
+    wait_for("writes after the restore", CONVERGE, || {
+        writer.acked() >= resumed + 50
+    });
     let acked = writer.finish();
     assert_converged(&[&leader, &follower]);
     assert_has_ids(&follower, &acked);
@@ -256,8 +295,14 @@ fn follower_behind_the_retained_wal_catches_up_from_a_snapshot() {
     follower.wait_ready();
     let (_, _, count) = assert_converged(&[&leader, &follower]);
     assert_eq!(count, 150);
-    assert!(leader.log_text().contains("sending a snapshot"), "{}", leader.log_text());
-    assert!(follower.log_text().contains("installed the leader's snapshot"));
+    assert!(
+        leader.log_text().contains("sending a snapshot"),
+        "{}",
+        leader.log_text()
+    );
+    assert!(follower
+        .log_text()
+        .contains("installed the leader's snapshot"));
     // The installed state survives a SIGKILL (it is on disk, not only in memory).
     follower.restart();
     assert_converged(&[&leader, &follower]);
@@ -299,13 +344,24 @@ fn failover_promote_follow_and_divergence_refused() {
     a.kill9();
 
     let (status, promoted) = call("POST", &format!("{}/api/admin/promote", b.http()), None);
-    assert_eq!((status, promoted["role"].as_str()), (200, Some("leader")), "{promoted}");
+    assert_eq!(
+        (status, promoted["role"].as_str()),
+        (200, Some("leader")),
+        "{promoted}"
+    );
     let follow = json!({"leader": b.grpc()});
-    let (status, body) = call("POST", &format!("{}/api/admin/follow", c.http()), Some(&follow));
+    let (status, body) = call(
+        "POST",
+        &format!("{}/api/admin/follow", c.http()),
+        Some(&follow),
+    );
     assert_eq!(status, 200, "{body}");
     let (status, ack) = upsert(&b, 50..100);
     assert_eq!(status, 200, "{ack}");
-    assert_eq!(ack["lsn"], 3, "LSNs continue from the promoted follower's last record");
+    assert_eq!(
+        ack["lsn"], 3,
+        "LSNs continue from the promoted follower's last record"
+    );
     assert_converged(&[&b, &c]);
 
     // The old leader holds exactly the common prefix: it rejoins as a follower.
@@ -319,14 +375,25 @@ fn failover_promote_follow_and_divergence_refused() {
     let (status, _) = call("POST", &format!("{}/api/admin/promote", a.http()), None);
     assert_eq!(status, 200);
     assert_eq!(upsert(&a, 1000..1001).0, 200);
-    let (status, refused) = call("POST", &format!("{}/api/admin/follow", a.http()), Some(&follow));
+    let (status, refused) = call(
+        "POST",
+        &format!("{}/api/admin/follow", a.http()),
+        Some(&follow),
+    );
     assert_eq!(status, 409, "{refused}");
     assert_eq!(refused["error"]["code"], "diverged", "{refused}");
-    assert_eq!(cluster(&a)["role"], "leader", "a refused follow changes nothing");
+    assert_eq!(
+        cluster(&a)["role"],
+        "leader",
+        "a refused follow changes nothing"
+    );
     // Restarted as a follower it refuses too, and keeps its data untouched.
     a.restart();
     wait_for("the diverged error on the old leader", CONVERGE, || {
-        cluster(&a)["replication_error"].as_str().unwrap_or("").contains("diverged")
+        cluster(&a)["replication_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("diverged")
     });
     let (a_clock, _, a_count) = digest(&a).unwrap();
     assert_eq!((a_clock, a_count), (clock + 1, 101));
@@ -345,12 +412,25 @@ fn follower_refuses_writes_and_leader_refuses_duplicates_and_wrong_keys() {
         common::call_with(method, &url, body, &key)
     };
     let body = json!({"name": "default", "dimension": 4, "metric": "l2"});
-    assert_eq!(with_key("POST", format!("{}/api/collections", leader.http()), Some(&body)).0, 201);
+    assert_eq!(
+        with_key(
+            "POST",
+            format!("{}/api/collections", leader.http()),
+            Some(&body)
+        )
+        .0,
+        201
+    );
     let follower = start_follower(&dir.path().join("f"), &leader.grpc(), &["--api-key", "k1"]);
     let url = format!("{}/api/collections/default/points", leader.http());
     assert_eq!(with_key("PUT", url, Some(&points(0..10))).0, 200);
     let digest_of = |n: &Node| {
-        with_key("GET", format!("{}/api/collections/default/digest", n.http()), None).1
+        with_key(
+            "GET",
+            format!("{}/api/collections/default/digest", n.http()),
+            None,
+        )
+        .1
     };
     wait_for("the follower to catch up", CONVERGE, || {
         digest_of(&follower)["count"] == 10
@@ -361,10 +441,18 @@ fn follower_refuses_writes_and_leader_refuses_duplicates_and_wrong_keys() {
     let (status, refused) = with_key("PUT", url, Some(&points(100..101)));
     assert_eq!(status, 409, "{refused}");
     assert_eq!(refused["error"]["code"], "not_leader");
-    assert_eq!(refused["error"]["leader"]["grpc_addr"], leader.grpc(), "{refused}");
+    assert_eq!(
+        refused["error"]["leader"]["grpc_addr"],
+        leader.grpc(),
+        "{refused}"
+    );
     let url = format!("{}/api/collections/default/points/delete", follower.http());
     assert_eq!(with_key("POST", url, Some(&json!({"ids": [1]}))).0, 409);
-    assert_eq!(digest_of(&follower), before, "a refused write changes nothing");
+    assert_eq!(
+        digest_of(&follower),
+        before,
+        "a refused write changes nothing"
+    );
 
     // A copy of the follower's data directory has the same node id.
     let copy = dir.path().join("copy");
@@ -383,12 +471,23 @@ fn follower_refuses_writes_and_leader_refuses_duplicates_and_wrong_keys() {
             .unwrap_or("")
             .contains("already has a live replication stream")
     });
-    assert_eq!(cluster_of(&follower)["connected"], true, "the original keeps streaming");
+    assert_eq!(
+        cluster_of(&follower)["connected"],
+        true,
+        "the original keeps streaming"
+    );
 
-    let stranger = start_follower(&dir.path().join("s"), &leader.grpc(), &["--api-key", "wrong"]);
+    let stranger = start_follower(
+        &dir.path().join("s"),
+        &leader.grpc(),
+        &["--api-key", "wrong"],
+    );
     wait_for("the wrong key to be refused", CONVERGE, || {
         let view = call_with_key(&stranger, "wrong");
-        view["replication_error"].as_str().unwrap_or("").contains("unauthenticated")
+        view["replication_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("unauthenticated")
     });
     let (status, _) = common::call_with(
         "GET",
@@ -396,9 +495,18 @@ fn follower_refuses_writes_and_leader_refuses_duplicates_and_wrong_keys() {
         None,
         &[("x-api-key", "wrong")],
     );
-    assert_eq!(status, 404, "nothing was streamed to the node with the wrong key");
+    assert_eq!(
+        status, 404,
+        "nothing was streamed to the node with the wrong key"
+    );
 }
 
 fn call_with_key(node: &Node, key: &str) -> Value {
-    common::call_with("GET", &format!("{}/api/cluster", node.http()), None, &[("x-api-key", key)]).1
+    common::call_with(
+        "GET",
+        &format!("{}/api/cluster", node.http()),
+        None,
+        &[("x-api-key", key)],
+    )
+    .1
 }

@@ -32,11 +32,11 @@ use uuid::Uuid;
 use crate::collection::Collection;
 use crate::digest::entry_hash;
 use crate::error::{Error, Result};
+use crate::limits::LIVE_TAIL_BYTES_MAX;
 use crate::limits::WAL_SEGMENT_BYTES_MAX;
 use crate::model::*;
 use crate::storage::datadir::DataDir;
 use crate::storage::record::{self, Op, StoredPoint};
-use crate::limits::LIVE_TAIL_BYTES_MAX;
 use crate::storage::snapshot::{self, CollectionImage, SnapshotImage};
 use crate::storage::tail::LiveTail;
 use crate::storage::wal::{FsyncPolicy, Wal, WalOptions, FRAME_BODY_BYTES_MAX};
@@ -507,7 +507,10 @@ impl Engine {
     }
 
     fn after_write(&self, records: u64) {
-        let since = self.records_since_snapshot.fetch_add(records, Ordering::SeqCst) + records;
+        let since = self
+            .records_since_snapshot
+            .fetch_add(records, Ordering::SeqCst)
+            + records;
         if since >= self.snapshot_records {
             if let Some(sender) = self.snapshot_requests.lock().as_ref() {
                 let _ = sender.try_send(());

@@ -33,7 +33,7 @@ pub mod synth;
 pub mod validate;
 
 pub use engine::{Engine, EngineOptions};
-pub use model::RoleState;
 pub use error::{Error, ErrorCode, Result};
+pub use model::RoleState;
 pub use server::{NodeOptions, TlsFiles};
 pub use storage::wal::FsyncPolicy;

@@ -186,9 +186,9 @@ pub async fn run(
         let mut builder = tonic::transport::Server::builder()
             .http2_keepalive_interval(Some(std::time::Duration::from_secs(10)))
             .http2_keepalive_timeout(Some(std::time::Duration::from_secs(20)))
-            .layer(
-            tower::limit::GlobalConcurrencyLimitLayer::new(REQUESTS_IN_FLIGHT_MAX),
-        );
+            .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                REQUESTS_IN_FLIGHT_MAX,
+            ));
         if let Some(tls) = &options.tls {
             let read = |p: &PathBuf| {
                 std::fs::read(p).map_err(|e| Error::io(format!("reading {}", p.display()), e))

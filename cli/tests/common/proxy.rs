@@ -65,7 +65,8 @@ impl Drop for Proxy {
 }
 
 fn pump(mut from: TcpStream, mut to: TcpStream, cut: &AtomicBool, stop: &AtomicBool) {
-    from.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+    from.set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
     let mut buf = vec![0u8; 64 * 1024];
     while !stop.load(Ordering::SeqCst) {
         if cut.load(Ordering::SeqCst) {

@@ -456,7 +456,8 @@ impl Hyperspace for GrpcApi {
         req: Request<pb::NodeInfoRequest>,
     ) -> Result<Response<pb::NodeInfo>, Status> {
         let pb::NodeInfoRequest {} = req.into_inner();
-        self.admin("GetNodeInfo", async { self.ctx.cluster() }).await
+        self.admin("GetNodeInfo", async { self.ctx.cluster() })
+            .await
     }
 
     async fn promote(
@@ -486,8 +487,14 @@ impl Hyperspace for GrpcApi {
             Ok(engine) => {
                 let me = self.ctx.leader_address(&engine);
                 let replication = std::sync::Arc::clone(&self.ctx.replication);
-                crate::replication::leader::serve(engine, replication, me, req.into_inner(), to_status)
-                    .await
+                crate::replication::leader::serve(
+                    engine,
+                    replication,
+                    me,
+                    req.into_inner(),
+                    to_status,
+                )
+                .await
             }
             Err(e) => Err(to_status(e)),
         };
@@ -516,7 +523,9 @@ impl GrpcApi {
         let result = call.await;
         let code = result.as_ref().err().map_or("ok", |e| e.code().as_str());
         metrics::request("grpc", route, code, started.elapsed());
-        result.map(|view| Response::new(node_info(&self.ctx, view))).map_err(to_status)
+        result
+            .map(|view| Response::new(node_info(&self.ctx, view)))
+            .map_err(to_status)
     }
 }
 

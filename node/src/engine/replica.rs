@@ -347,8 +347,9 @@ impl Engine {
             self.data.clear_install_marker()
         })();
         if let Err(e) = &installed {
-            self.wal
-                .poison(&format!("installing the leader's snapshot at LSN {lsn} failed: {e}"));
+            self.wal.poison(&format!(
+                "installing the leader's snapshot at LSN {lsn} failed: {e}"
+            ));
         }
         installed?;
         metrics::wal_last_lsn(lsn);

@@ -102,8 +102,8 @@ async fn handshake(
         .connect_timeout(Duration::from_secs(2))
         .tcp_nodelay(true);
     let channel = endpoint.connect().await.map_err(|e| unreachable(&e))?;
-    let mut client = HyperspaceClient::new(channel)
-        .max_decoding_message_size(REPLICATION_MESSAGE_BYTES_MAX);
+    let mut client =
+        HyperspaceClient::new(channel).max_decoding_message_size(REPLICATION_MESSAGE_BYTES_MAX);
     let (tx, rx) = mpsc::channel(REPLICATION_QUEUE_MESSAGES_MAX);
     let (last_lsn, last_record_hash) = engine.last_record();
     let hello = pb::FollowerHello {
@@ -157,7 +157,11 @@ async fn handshake(
 /// Points this node at `leader_url`. The node stops taking writes first, then waits for the
 /// leader's answer on the new stream; if the leader refuses (`diverged`, a wrong key) or
 /// cannot be reached, the node goes back to its previous role and the refusal is answered.
-pub async fn follow(engine: &Arc<Engine>, replication: &Replication, leader_url: &str) -> Result<()> {
+pub async fn follow(
+    engine: &Arc<Engine>,
+    replication: &Replication,
+    leader_url: &str,
+) -> Result<()> {
     if !(leader_url.starts_with("http://") || leader_url.starts_with("https://")) {
         return Err(Error::invalid(
             "leader",
@@ -213,7 +217,11 @@ fn refusal(status: tonic::Status) -> Error {
     match code {
         Some(code) => Error::Refused {
             code,
-            message: format!("the leader refused the stream ({}): {}", code.as_str(), status.message()),
+            message: format!(
+                "the leader refused the stream ({}): {}",
+                code.as_str(),
+                status.message()
+            ),
         },
         None => Error::Replication {
             reason: format!("the stream failed: {}", status.message()),

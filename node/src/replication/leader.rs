@@ -208,29 +208,37 @@ impl Session {
             }
             let until = *acked.borrow_and_update();
             if next <= until {
-                let records = match self.engine.tail().read(next, until, REPLICATION_BATCH_BYTES_MAX) {
-                    Ok(live) if !live.is_empty() => {
-                        cursor = None;
-                        live.iter()
-                            .map(|r| pb::WalRecord {
-                                lsn: r.lsn,
-                                body: r.body.clone(),
-                            })
-                            .collect()
-                    }
-                    _ => match self.read_wal(&mut cursor, next, until).await {
-                        Ok(records) => records,
-                        Err(e) => {
-                            let why = format!("reading the WAL failed: {e}");
-                            self.fail(e).await;
-                            return why;
+                let records =
+                    match self
+                        .engine
+                        .tail()
+                        .read(next, until, REPLICATION_BATCH_BYTES_MAX)
+                    {
+                        Ok(live) if !live.is_empty() => {
+                            cursor = None;
+                            live.iter()
+                                .map(|r| pb::WalRecord {
+                                    lsn: r.lsn,
+                                    body: r.body.clone(),
+                                })
+                                .collect()
                         }
-                    },
-                };
+                        _ => match self.read_wal(&mut cursor, next, until).await {
+                            Ok(records) => records,
+                            Err(e) => {
+                                let why = format!("reading the WAL failed: {e}");
+                                self.fail(e).await;
+                                return why;
+                            }
+                        },
+                    };
                 let Some(last) = records.last().map(|r| r.lsn) else {
                     return format!("no record {next} to send although {until} is acknowledged");
                 };
-                if !self.push(ToFollower::Records(pb::RecordBatch { records })).await {
+                if !self
+                    .push(ToFollower::Records(pb::RecordBatch { records }))
+                    .await
+                {
                     return "the follower went away".into();
                 }
                 next = last + 1;

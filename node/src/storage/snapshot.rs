@@ -140,12 +140,11 @@ pub fn encode_image(image: &SnapshotImage) -> Vec<u8> {
 
 /// Decodes what [`encode_image`] made (received from a leader); `Corrupt` if it does not parse.
 pub fn decode_image(bytes: &[u8]) -> Result<SnapshotImage> {
-    let stream: StreamImage<'static> =
-        postcard::from_bytes(bytes).map_err(|e| Error::Corrupt {
-            what: "snapshot received from the leader",
-            file: PathBuf::from("(replication stream)"),
-            reason: e.to_string(),
-        })?;
+    let stream: StreamImage<'static> = postcard::from_bytes(bytes).map_err(|e| Error::Corrupt {
+        what: "snapshot received from the leader",
+        file: PathBuf::from("(replication stream)"),
+        reason: e.to_string(),
+    })?;
     let path = PathBuf::from("(replication stream)");
     let collections = stream
         .collections

@@ -94,8 +94,7 @@ impl LiveTail {
         let mut bytes = 0;
         let start = (from - oldest) as usize;
         for record in w.records.iter().skip(start) {
-            if record.lsn > until || (!out.is_empty() && bytes + record.body.len() > budget_bytes)
-            {
+            if record.lsn > until || (!out.is_empty() && bytes + record.body.len() > budget_bytes) {
                 break;
             }
             bytes += record.body.len();
