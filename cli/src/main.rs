@@ -1,8 +1,10 @@
 //! The `hyperspace` binary: the only place where the libraries are composed into processes.
-//! Subcommands: `node` (run one node), `cluster-test` (the seed's cluster simulation).
+//! Subcommands: `node` (run one node), `cluster-test` (the seed's cluster simulation),
+//! `bench-replication` (replication lag and catch-up, measured).
 
 mod cluster;
 mod cluster_test;
+mod replication_bench;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,6 +33,27 @@ enum Command {
     /// SIGKILL and restart of a follower, then digest checks. Exit 0 when every check passes.
     #[command(after_help = CLUSTER_TEST_EXAMPLES)]
     ClusterTest(ClusterTestArgs),
+    /// Measures replication lag (leader acknowledgement → follower applied) at a fixed write
+    /// rate, and catch-up time after a follower missed many writes. Starts its own nodes.
+    #[command(after_help = BENCH_REPLICATION_EXAMPLES)]
+    BenchReplication(BenchReplicationArgs),
+}
+
+const BENCH_REPLICATION_EXAMPLES: &str = "Examples:
+  cargo run --release -- bench-replication
+  hyperspace bench-replication --rate 5000 --seconds 10 --catch-up-writes 50000";
+
+#[derive(Args)]
+struct BenchReplicationArgs {
+    /// Single-point writes per second sent to the leader during the lag phase.
+    #[arg(long, default_value_t = 5_000)]
+    rate: u32,
+    /// Length of the lag phase.
+    #[arg(long, default_value_t = 10)]
+    seconds: u32,
+    /// Records written while the follower is down, for the catch-up phase.
+    #[arg(long, default_value_t = 50_000)]
+    catch_up_writes: u32,
 }
 
 const CLUSTER_TEST_EXAMPLES: &str = "Examples:
@@ -150,6 +173,13 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     match cli.command {
         Command::Node(args) => runtime.block_on(run_node(*args)),
+        Command::BenchReplication(args) => {
+            runtime.block_on(replication_bench::run(replication_bench::Options {
+                rate: args.rate,
+                seconds: args.seconds,
+                catch_up_writes: args.catch_up_writes,
+            }))
+        }
         Command::ClusterTest(args) => match runtime.block_on(cluster_test::run(args.dir)) {
             Ok(()) => Ok(()),
             Err(e) => {

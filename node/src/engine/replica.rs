@@ -291,8 +291,9 @@ impl Engine {
         })
     }
 
-    /// Follower side: appends the leader's records under their LSNs, applies them and makes
-    /// them durable. Returns the LSN now durable and applied, which the follower acknowledges.
+    /// Follower side: appends the leader's records under their LSNs and applies them; returns
+    /// the last LSN applied. Not yet durable: [`Engine::sync_replicated`] makes it so before
+    /// the follower acknowledges (one fsync then covers every batch applied meanwhile).
     /// Records at or below the last LSN (a repeat after a reconnect) are skipped.
     pub fn apply_replicated(&self, records: Vec<(u64, Vec<u8>)>) -> Result<u64> {
         let guard = self.write_lock.lock();
@@ -315,10 +316,16 @@ impl Engine {
             applied += 1;
         }
         drop(guard);
-        self.make_durable(last)?;
         self.after_write(applied);
-        metrics::replication_applied(last);
         Ok(last)
+    }
+
+    /// Follower side: makes every replicated record through `lsn` durable (group commit);
+    /// afterwards `lsn` may be acknowledged to the leader.
+    pub fn sync_replicated(&self, lsn: u64) -> Result<()> {
+        self.make_durable(lsn)?;
+        metrics::replication_applied(lsn);
+        Ok(())
     }
 
     /// Follower side: replaces this node's whole state with the leader's snapshot. Crash

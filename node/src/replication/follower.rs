@@ -245,9 +245,37 @@ async fn session(
     tracing::info!(leader = %leader.node_id, url = %leader_url, "replication stream up");
     engine.set_leader(leader_url, leader);
     replication.set_upstream(true, None);
-    // Aborted when the session ends or is dropped (role change), which closes the stream.
+    // Both tasks are aborted when the session ends or is dropped (role change), which
+    // closes the stream.
     let _heartbeat = AbortOnDrop(tokio::spawn(heartbeats(Arc::clone(engine), tx.clone())));
-    receive(engine, &mut inbound, &tx).await
+    let (applied_tx, applied_rx) = watch::channel(engine.acked_lsn());
+    let syncer = tokio::spawn(acknowledge(Arc::clone(engine), applied_rx, tx));
+    let _syncer = AbortOnDrop(tokio::spawn(async move {
+        if let Ok(Err(e)) = syncer.await {
+            tracing::error!(error = %e, "making replicated records durable failed");
+        }
+    }));
+    receive(engine, &mut inbound, &applied_tx).await
+}
+
+/// Makes applied records durable and acknowledges them: one fsync covers every batch
+/// applied since the previous one, so the apply loop never waits for the disk.
+async fn acknowledge(
+    engine: Arc<Engine>,
+    mut applied: watch::Receiver<u64>,
+    tx: mpsc::Sender<pb::FollowerMessage>,
+) -> Result<()> {
+    loop {
+        if applied.changed().await.is_err() {
+            return Ok(());
+        }
+        let lsn = *applied.borrow_and_update();
+        let engine = Arc::clone(&engine);
+        blocking(move || engine.sync_replicated(lsn)).await?;
+        if tx.send(ack(lsn)).await.is_err() {
+            return Ok(());
+        }
+    }
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -277,7 +305,7 @@ fn ack(applied_lsn: u64) -> pb::FollowerMessage {
 async fn receive(
     engine: &Arc<Engine>,
     inbound: &mut Streaming<pb::LeaderMessage>,
-    tx: &mpsc::Sender<pb::FollowerMessage>,
+    applied: &watch::Sender<u64>,
 ) -> Result<()> {
     let mut snapshot_bytes: Vec<u8> = Vec::new();
     loop {
@@ -291,7 +319,7 @@ async fn receive(
                 })
             }
         };
-        let applied = match kind {
+        let lsn = match kind {
             Some(FromLeader::Records(batch)) => {
                 let records = batch.records.into_iter().map(|r| (r.lsn, r.body)).collect();
                 let engine = Arc::clone(engine);
@@ -326,9 +354,7 @@ async fn receive(
                 })
             }
         };
-        if tx.send(ack(applied)).await.is_err() {
-            return Ok(());
-        }
+        applied.send_replace(lsn);
     }
 }
 
