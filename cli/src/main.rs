@@ -41,7 +41,8 @@ enum Command {
 
 const BENCH_REPLICATION_EXAMPLES: &str = "Examples:
   cargo run --release -- bench-replication
-  hyperspace bench-replication --rate 5000 --seconds 10 --catch-up-writes 50000";
+  hyperspace bench-replication --rate 5000 --seconds 10 --catch-up-writes 50000
+  hyperspace bench-replication --rate 2000 --ids 1000   # flat index: replication alone";
 
 #[derive(Args)]
 struct BenchReplicationArgs {
@@ -51,6 +52,10 @@ struct BenchReplicationArgs {
     /// Length of the lag phase.
     #[arg(long, default_value_t = 10)]
     seconds: u32,
+    /// Distinct ids the lag phase writes over (default 0: every write a new id). Below
+    /// 1,024 the collection stays on the exact flat index: replication without HNSW cost.
+    #[arg(long, default_value_t = 0)]
+    ids: u64,
     /// Records written while the follower is down, for the catch-up phase.
     #[arg(long, default_value_t = 50_000)]
     catch_up_writes: u32,
@@ -176,6 +181,7 @@ fn main() -> anyhow::Result<()> {
         Command::BenchReplication(args) => {
             runtime.block_on(replication_bench::run(replication_bench::Options {
                 rate: args.rate,
+                ids: args.ids,
                 seconds: args.seconds,
                 catch_up_writes: args.catch_up_writes,
             }))

@@ -20,12 +20,15 @@ use crate::cluster::NodeProcess;
 
 const COLLECTION: &str = "replication_bench";
 const DIMENSION: usize = 16;
-const WRITERS: usize = 32;
-const POLL_INTERVAL: Duration = Duration::from_micros(500);
+const WRITERS: usize = 64;
+const POLL_INTERVAL: Duration = Duration::from_millis(1);
 const READY: Duration = Duration::from_secs(60);
 
 pub struct Options {
     pub rate: u32,
+    /// Distinct ids the lag phase writes over (0: every write a new id). Below 1,024 the
+    /// collection stays on the exact flat index, which isolates replication from HNSW cost.
+    pub ids: u64,
     pub seconds: u32,
     pub catch_up_writes: u32,
 }
@@ -42,8 +45,15 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         .await?;
 
     println!(
-        "lag: {} single-point writes/s for {} s, {WRITERS} writers, follower polled every {:?}",
-        options.rate, options.seconds, POLL_INTERVAL
+        "lag: {} single-point writes/s for {} s over {}, {WRITERS} writers, follower polled \
+         every {:?}",
+        options.rate,
+        options.seconds,
+        match options.ids {
+            0 => "new ids".to_string(),
+            n => format!("{n} ids"),
+        },
+        POLL_INTERVAL
     );
     let (acks, polls) = measure_lag(&client, &follower_client, &options).await?;
     let mut lags = lags_ms(&acks, &polls);
@@ -60,7 +70,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     follower.kill9();
     let started = Instant::now();
     let writes = options.catch_up_writes as u64;
-    write_many(&client, 1_000_000, writes).await?;
+    write_many(&client, 1_000_000, writes, options.ids).await?;
     println!(
         "catch-up: wrote {writes} records while the follower was down ({:.1} s)",
         started.elapsed().as_secs_f64()
@@ -98,6 +108,10 @@ async fn measure_lag(
     for w in 0..WRITERS {
         let (mut client, acks) = (leader.clone(), Arc::clone(&acks));
         let offset = period.mul_f64(w as f64 / WRITERS as f64);
+        let ids = match options.ids {
+            0 => u64::MAX,
+            n => n,
+        };
         tasks.push(tokio::spawn(async move {
             let mut data = Clustered::new(w as u64, DIMENSION, 8);
             let mut next = tokio::time::Instant::now() + offset;
@@ -110,7 +124,7 @@ async fn measure_lag(
                     vector: data.point(),
                     payload: Map::new(),
                 };
-                id += WRITERS as u64;
+                id = (id + WRITERS as u64) % ids;
                 let ack = client.upsert(COLLECTION, vec![point]).await?;
                 let acked = Instant::now();
                 acks.lock().expect("not poisoned").push((ack.lsn, acked));
@@ -155,8 +169,9 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
-/// `count` single-point writes from 64 concurrent writers, ids from `first_id`.
-async fn write_many(leader: &Client, first_id: u64, count: u64) -> anyhow::Result<()> {
+/// `count` single-point writes from 64 concurrent writers, ids from `first_id` (modulo
+/// `ids` when it is not 0).
+async fn write_many(leader: &Client, first_id: u64, count: u64, ids: u64) -> anyhow::Result<()> {
     const CONCURRENCY: u64 = 64;
     let mut tasks = Vec::new();
     for w in 0..CONCURRENCY {
@@ -166,7 +181,7 @@ async fn write_many(leader: &Client, first_id: u64, count: u64) -> anyhow::Resul
             let mut id = first_id + w;
             while id < first_id + count {
                 let point = Point {
-                    id,
+                    id: if ids == 0 { id } else { id % ids },
                     vector: data.point(),
                     payload: Map::new(),
                 };

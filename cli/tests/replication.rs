@@ -225,6 +225,10 @@ fn leader_sigkill_followers_reconnect_and_lose_nothing() {
     for node in [&leader, &f1, &f2] {
         assert_has_ids(node, &acked);
     }
+    // SIGTERM drains even with replication streams open, and the followers find it again.
+    assert_eq!(leader.terminate(), 0, "{}", leader.log_text());
+    leader.spawn();
+    leader.wait_ready();
     wait_for("both followers acknowledged everything", CONVERGE, || {
         let followers = cluster(&leader)["followers"].as_array().unwrap().clone();
         followers.len() == 2
@@ -232,6 +236,36 @@ fn leader_sigkill_followers_reconnect_and_lose_nothing() {
                 .iter()
                 .all(|f| f["connected"] == true && f["lag_records"] == 0)
     });
+    // The §6 replication series, on both sides.
+    let metrics = |n: &Node| {
+        common::http()
+            .get(format!("{}/metrics", n.http()))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    let on_leader = metrics(&leader);
+    let id = cluster(&f1)["node_id"].as_str().unwrap().to_string();
+    assert!(
+        on_leader.contains(&format!(
+            "hyperspace_replication_follower_connected{{follower_id=\"{id}\"}} 1"
+        )),
+        "{on_leader}"
+    );
+    assert!(
+        on_leader.contains(&format!(
+            "hyperspace_replication_follower_lag_records{{follower_id=\"{id}\"}} 0"
+        )),
+        "{on_leader}"
+    );
+    let last_lsn = cluster(&leader)["last_lsn"].as_u64().unwrap();
+    let on_follower = metrics(&f1);
+    assert!(
+        on_follower.contains(&format!("hyperspace_replication_applied_lsn {last_lsn}")),
+        "{on_follower}"
+    );
+    assert!(on_follower.contains("role=\"follower\""), "{on_follower}");
 }
 
 // A blackholed link (bytes stop, sockets stay open) while writes go on: the follower falls

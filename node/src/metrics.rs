@@ -73,6 +73,7 @@ pub fn install() -> PrometheusHandle {
     );
     histogram!("hyperspace_wal_fsync_duration_seconds").record(0.0);
     gauge!("hyperspace_wal_last_lsn").set(0.0);
+    gauge!("hyperspace_replication_applied_lsn").set(0.0);
     handle
 }
 

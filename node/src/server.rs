@@ -44,6 +44,19 @@ pub struct NodeOptions {
     pub role: RoleState,
 }
 
+/// Accepted gRPC connections with Nagle's algorithm off: replication and unary answers are
+/// small frames that must not wait for the peer's delayed ACK (up to 40 ms).
+fn no_delay(
+    listener: TcpListener,
+) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use futures::StreamExt;
+    TcpListenerStream::new(listener).map(|accepted| {
+        let stream = accepted?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    })
+}
+
 async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener> {
     TcpListener::bind(addr)
         .await
@@ -99,8 +112,10 @@ pub async fn run(
         Arc::clone(&replication),
     );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopping = Arc::clone(&replication);
     tokio::spawn(async move {
         shutdown.await;
+        stopping.stop();
         let _ = stop_tx.send(true);
     });
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -202,10 +217,7 @@ pub async fn run(
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(grpc::service(ctx.clone()))
-            .serve_with_incoming_shutdown(
-                TcpListenerStream::new(grpc_listener),
-                stopped(stop_rx.clone()),
-            );
+            .serve_with_incoming_shutdown(no_delay(grpc_listener), stopped(stop_rx.clone()));
         tokio::spawn(async move {
             serve
                 .await

@@ -384,8 +384,13 @@ async fn receive(
     mut inbound: Streaming<pb::FollowerMessage>,
     dead: watch::Sender<bool>,
 ) {
+    let mut stopping = parts.replication.stopping.subscribe();
     let why = loop {
-        match timeout(peer_timeout(), inbound.message()).await {
+        let next = tokio::select! {
+            next = timeout(peer_timeout(), inbound.message()) => next,
+            _ = stopping.wait_for(|s| *s) => break "this node is shutting down".to_string(),
+        };
+        match next {
             Ok(Ok(Some(pb::FollowerMessage {
                 kind: Some(FromFollower::Ack(ack)),
             }))) => parts.replication.heard(

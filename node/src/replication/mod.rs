@@ -71,6 +71,8 @@ pub struct Replication {
     pub api_key: Option<String>,
     /// One snapshot is prepared and sent at a time (each holds the whole data set in memory).
     snapshot_sends: Arc<tokio::sync::Semaphore>,
+    /// True once the node is shutting down: streams to followers end so the server drains.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Replication {
@@ -81,6 +83,7 @@ impl Replication {
             upstream: Mutex::default(),
             api_key,
             snapshot_sends: Arc::new(tokio::sync::Semaphore::new(1)),
+            stopping: tokio::sync::watch::Sender::new(false),
         }
     }
 
@@ -156,6 +159,11 @@ impl Replication {
             .values()
             .map(|e| e.view.clone())
             .collect()
+    }
+
+    /// Ends every stream to followers (on shutdown; they reconnect to the restarted node).
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
     }
 
     pub fn upstream(&self) -> StreamStatus {
