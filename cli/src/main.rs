@@ -128,6 +128,11 @@ struct NodeArgs {
     /// repeat the flag or separate with commas. Default: none (same-origin pages only).
     #[arg(long, env = "HYPERSPACE_CORS_ORIGIN", value_delimiter = ',', value_parser = parse_origin)]
     cors_origin: Vec<String>,
+    /// Bytes of the newest WAL records kept in memory for streaming to followers; a follower
+    /// behind them is served from the WAL on disk. (Tests shrink it.)
+    #[arg(long, env = "HYPERSPACE_LIVE_TAIL_BYTES", hide = true,
+          default_value_t = hyperspace_node::limits::LIVE_TAIL_BYTES_MAX)]
+    live_tail_bytes: usize,
     /// Enables /api/debug/* routes that break things on purpose. Never in production.
     #[arg(long, env = "HYPERSPACE_ENABLE_FAULT_INJECTION")]
     enable_fault_injection: bool,
@@ -208,6 +213,7 @@ async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
     };
     let options = NodeOptions {
         role,
+        live_tail_bytes: args.live_tail_bytes,
         data_dir: args.data_dir,
         http_addr: args.http_addr,
         grpc_addr: args.grpc_addr,

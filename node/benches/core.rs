@@ -219,6 +219,7 @@ fn batch_search(c: &mut Criterion) {
         fsync: FsyncPolicy::IntervalMs(50),
         snapshot_records: u64::MAX,
         role: hyperspace_node::RoleState::Leader,
+        live_tail_bytes: hyperspace_node::limits::LIVE_TAIL_BYTES_MAX,
     })
     .unwrap();
     engine

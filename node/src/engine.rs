@@ -32,7 +32,6 @@ use uuid::Uuid;
 use crate::collection::Collection;
 use crate::digest::entry_hash;
 use crate::error::{Error, Result};
-use crate::limits::LIVE_TAIL_BYTES_MAX;
 use crate::limits::WAL_SEGMENT_BYTES_MAX;
 use crate::model::*;
 use crate::storage::datadir::DataDir;
@@ -50,6 +49,8 @@ pub struct EngineOptions {
     pub snapshot_records: u64,
     /// The role at start; replication and the admin calls change it later.
     pub role: RoleState,
+    /// Bytes of newest records kept in memory for replication (`LIVE_TAIL_BYTES_MAX`).
+    pub live_tail_bytes: usize,
 }
 
 /// What recovery found, for the start-up log.
@@ -127,7 +128,7 @@ impl Engine {
             snapshot_requests: Mutex::new(None),
             role: tokio::sync::watch::Sender::new(options.role),
             last_record: Mutex::new((0, 0)),
-            tail: LiveTail::new(LIVE_TAIL_BYTES_MAX, 1),
+            tail: LiveTail::new(options.live_tail_bytes, 1),
             acked: tokio::sync::watch::Sender::new(0),
             snapshot_identity: Mutex::new((0, 0)),
             lineage: Mutex::new(Vec::new()),

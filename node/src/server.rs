@@ -42,6 +42,9 @@ pub struct NodeOptions {
     pub cors_origins: Vec<String>,
     /// Leader, or follower of a leader's gRPC URL.
     pub role: RoleState,
+    /// Bytes of newest records kept in memory for replication (tests shrink it to force
+    /// followers onto the WAL-reading path).
+    pub live_tail_bytes: usize,
 }
 
 /// Accepted gRPC connections with Nagle's algorithm off: replication and unary answers are
@@ -159,6 +162,7 @@ pub async fn run(
         fsync: options.fsync,
         snapshot_records: options.snapshot_records,
         role: options.role.clone(),
+        live_tail_bytes: options.live_tail_bytes,
     };
     let (engine, report) = tokio::task::spawn_blocking(move || Engine::open(engine_options))
         .await

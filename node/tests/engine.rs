@@ -16,6 +16,7 @@ fn open(dir: &Path) -> Arc<Engine> {
         fsync: FsyncPolicy::Always,
         snapshot_records: u64::MAX,
         role: hyperspace_node::RoleState::Leader,
+        live_tail_bytes: hyperspace_node::limits::LIVE_TAIL_BYTES_MAX,
     })
     .expect("engine opens")
     .0

@@ -208,30 +208,14 @@ impl Session {
             }
             let until = *acked.borrow_and_update();
             if next <= until {
-                let records =
-                    match self
-                        .engine
-                        .tail()
-                        .read(next, until, REPLICATION_BATCH_BYTES_MAX)
-                    {
-                        Ok(live) if !live.is_empty() => {
-                            cursor = None;
-                            live.iter()
-                                .map(|r| pb::WalRecord {
-                                    lsn: r.lsn,
-                                    body: r.body.clone(),
-                                })
-                                .collect()
-                        }
-                        _ => match self.read_wal(&mut cursor, next, until).await {
-                            Ok(records) => records,
-                            Err(e) => {
-                                let why = format!("reading the WAL failed: {e}");
-                                self.fail(e).await;
-                                return why;
-                            }
-                        },
-                    };
+                let records = match self.next_batch(&mut cursor, next, until).await {
+                    Ok(records) => records,
+                    Err(e) => {
+                        let why = format!("reading the WAL failed: {e}");
+                        self.fail(e).await;
+                        return why;
+                    }
+                };
                 let Some(last) = records.last().map(|r| r.lsn) else {
                     return format!("no record {next} to send although {until} is acknowledged");
                 };
@@ -303,6 +287,46 @@ impl Session {
         }
         drop(permit);
         Ok(lsn)
+    }
+
+    /// Records `next..=until` (up to the batch size): from the live tail in memory, or from
+    /// the WAL on disk while `next` is older than the tail. Logs each switch.
+    async fn next_batch(
+        &self,
+        cursor: &mut Option<WalCursor>,
+        next: u64,
+        until: u64,
+    ) -> Result<Vec<pb::WalRecord>> {
+        match self
+            .engine
+            .tail()
+            .read(next, until, REPLICATION_BATCH_BYTES_MAX)
+        {
+            Ok(live) if !live.is_empty() => {
+                if cursor.take().is_some() {
+                    tracing::info!(follower = %self.follower, next, "caught up with the live tail");
+                }
+                Ok(live
+                    .iter()
+                    .map(|r| pb::WalRecord {
+                        lsn: r.lsn,
+                        body: r.body.clone(),
+                    })
+                    .collect())
+            }
+            behind => {
+                if cursor.is_none() {
+                    let oldest = behind.err().map_or(next, |b| b.oldest);
+                    tracing::info!(
+                        follower = %self.follower,
+                        next,
+                        oldest_in_memory = oldest,
+                        "follower behind the live tail; reading the WAL"
+                    );
+                }
+                self.read_wal(cursor, next, until).await
+            }
+        }
     }
 
     /// The next batch from the WAL on disk, keeping the reader between batches.

@@ -219,7 +219,7 @@ class NodeInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class NodeInfo(_message.Message):
-    __slots__ = ("node_id", "role", "version", "http_addr", "grpc_addr", "last_lsn", "logical_clock")
+    __slots__ = ("node_id", "role", "version", "http_addr", "grpc_addr", "last_lsn", "logical_clock", "leader", "followers", "following", "connected", "replication_error")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -227,6 +227,11 @@ class NodeInfo(_message.Message):
     GRPC_ADDR_FIELD_NUMBER: _ClassVar[int]
     LAST_LSN_FIELD_NUMBER: _ClassVar[int]
     LOGICAL_CLOCK_FIELD_NUMBER: _ClassVar[int]
+    LEADER_FIELD_NUMBER: _ClassVar[int]
+    FOLLOWERS_FIELD_NUMBER: _ClassVar[int]
+    FOLLOWING_FIELD_NUMBER: _ClassVar[int]
+    CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    REPLICATION_ERROR_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     role: str
     version: str
@@ -234,4 +239,129 @@ class NodeInfo(_message.Message):
     grpc_addr: str
     last_lsn: int
     logical_clock: int
-    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., version: _Optional[str] = ..., http_addr: _Optional[str] = ..., grpc_addr: _Optional[str] = ..., last_lsn: _Optional[int] = ..., logical_clock: _Optional[int] = ...) -> None: ...
+    leader: NodeAddress
+    followers: _containers.RepeatedCompositeFieldContainer[FollowerInfo]
+    following: str
+    connected: bool
+    replication_error: str
+    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., version: _Optional[str] = ..., http_addr: _Optional[str] = ..., grpc_addr: _Optional[str] = ..., last_lsn: _Optional[int] = ..., logical_clock: _Optional[int] = ..., leader: _Optional[_Union[NodeAddress, _Mapping]] = ..., followers: _Optional[_Iterable[_Union[FollowerInfo, _Mapping]]] = ..., following: _Optional[str] = ..., connected: _Optional[bool] = ..., replication_error: _Optional[str] = ...) -> None: ...
+
+class NodeAddress(_message.Message):
+    __slots__ = ("node_id", "http_addr", "grpc_addr")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    HTTP_ADDR_FIELD_NUMBER: _ClassVar[int]
+    GRPC_ADDR_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    http_addr: str
+    grpc_addr: str
+    def __init__(self, node_id: _Optional[str] = ..., http_addr: _Optional[str] = ..., grpc_addr: _Optional[str] = ...) -> None: ...
+
+class FollowerInfo(_message.Message):
+    __slots__ = ("node_id", "http_addr", "grpc_addr", "connected", "applied_lsn", "lag_records")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    HTTP_ADDR_FIELD_NUMBER: _ClassVar[int]
+    GRPC_ADDR_FIELD_NUMBER: _ClassVar[int]
+    CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_LSN_FIELD_NUMBER: _ClassVar[int]
+    LAG_RECORDS_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    http_addr: str
+    grpc_addr: str
+    connected: bool
+    applied_lsn: int
+    lag_records: int
+    def __init__(self, node_id: _Optional[str] = ..., http_addr: _Optional[str] = ..., grpc_addr: _Optional[str] = ..., connected: _Optional[bool] = ..., applied_lsn: _Optional[int] = ..., lag_records: _Optional[int] = ...) -> None: ...
+
+class PromoteRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class FollowRequest(_message.Message):
+    __slots__ = ("leader",)
+    LEADER_FIELD_NUMBER: _ClassVar[int]
+    leader: str
+    def __init__(self, leader: _Optional[str] = ...) -> None: ...
+
+class FollowerMessage(_message.Message):
+    __slots__ = ("hello", "ack")
+    HELLO_FIELD_NUMBER: _ClassVar[int]
+    ACK_FIELD_NUMBER: _ClassVar[int]
+    hello: FollowerHello
+    ack: FollowerAck
+    def __init__(self, hello: _Optional[_Union[FollowerHello, _Mapping]] = ..., ack: _Optional[_Union[FollowerAck, _Mapping]] = ...) -> None: ...
+
+class FollowerHello(_message.Message):
+    __slots__ = ("node_id", "http_addr", "grpc_addr", "last_lsn", "last_record_hash", "last_record_origin")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    HTTP_ADDR_FIELD_NUMBER: _ClassVar[int]
+    GRPC_ADDR_FIELD_NUMBER: _ClassVar[int]
+    LAST_LSN_FIELD_NUMBER: _ClassVar[int]
+    LAST_RECORD_HASH_FIELD_NUMBER: _ClassVar[int]
+    LAST_RECORD_ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    http_addr: str
+    grpc_addr: str
+    last_lsn: int
+    last_record_hash: int
+    last_record_origin: str
+    def __init__(self, node_id: _Optional[str] = ..., http_addr: _Optional[str] = ..., grpc_addr: _Optional[str] = ..., last_lsn: _Optional[int] = ..., last_record_hash: _Optional[int] = ..., last_record_origin: _Optional[str] = ...) -> None: ...
+
+class FollowerAck(_message.Message):
+    __slots__ = ("applied_lsn",)
+    APPLIED_LSN_FIELD_NUMBER: _ClassVar[int]
+    applied_lsn: int
+    def __init__(self, applied_lsn: _Optional[int] = ...) -> None: ...
+
+class LeaderMessage(_message.Message):
+    __slots__ = ("welcome", "records", "snapshot", "heartbeat")
+    WELCOME_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    welcome: LeaderWelcome
+    records: RecordBatch
+    snapshot: SnapshotChunk
+    heartbeat: Heartbeat
+    def __init__(self, welcome: _Optional[_Union[LeaderWelcome, _Mapping]] = ..., records: _Optional[_Union[RecordBatch, _Mapping]] = ..., snapshot: _Optional[_Union[SnapshotChunk, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ...) -> None: ...
+
+class LeaderWelcome(_message.Message):
+    __slots__ = ("leader", "last_lsn", "next_lsn", "snapshot_follows")
+    LEADER_FIELD_NUMBER: _ClassVar[int]
+    LAST_LSN_FIELD_NUMBER: _ClassVar[int]
+    NEXT_LSN_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_FOLLOWS_FIELD_NUMBER: _ClassVar[int]
+    leader: NodeAddress
+    last_lsn: int
+    next_lsn: int
+    snapshot_follows: bool
+    def __init__(self, leader: _Optional[_Union[NodeAddress, _Mapping]] = ..., last_lsn: _Optional[int] = ..., next_lsn: _Optional[int] = ..., snapshot_follows: _Optional[bool] = ...) -> None: ...
+
+class WalRecord(_message.Message):
+    __slots__ = ("lsn", "body")
+    LSN_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    lsn: int
+    body: bytes
+    def __init__(self, lsn: _Optional[int] = ..., body: _Optional[bytes] = ...) -> None: ...
+
+class RecordBatch(_message.Message):
+    __slots__ = ("records",)
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[WalRecord]
+    def __init__(self, records: _Optional[_Iterable[_Union[WalRecord, _Mapping]]] = ...) -> None: ...
+
+class SnapshotChunk(_message.Message):
+    __slots__ = ("lsn", "data", "last")
+    LSN_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    LAST_FIELD_NUMBER: _ClassVar[int]
+    lsn: int
+    data: bytes
+    last: bool
+    def __init__(self, lsn: _Optional[int] = ..., data: _Optional[bytes] = ..., last: _Optional[bool] = ...) -> None: ...
+
+class Heartbeat(_message.Message):
+    __slots__ = ("last_lsn",)
+    LAST_LSN_FIELD_NUMBER: _ClassVar[int]
+    last_lsn: int
+    def __init__(self, last_lsn: _Optional[int] = ...) -> None: ...

@@ -99,6 +99,21 @@ class HyperspaceStub:
                 request_serializer=hyperspace__pb2.NodeInfoRequest.SerializeToString,
                 response_deserializer=hyperspace__pb2.NodeInfo.FromString,
                 _registered_method=True)
+        self.Promote = channel.unary_unary(
+                '/hyperspace.v1.Hyperspace/Promote',
+                request_serializer=hyperspace__pb2.PromoteRequest.SerializeToString,
+                response_deserializer=hyperspace__pb2.NodeInfo.FromString,
+                _registered_method=True)
+        self.Follow = channel.unary_unary(
+                '/hyperspace.v1.Hyperspace/Follow',
+                request_serializer=hyperspace__pb2.FollowRequest.SerializeToString,
+                response_deserializer=hyperspace__pb2.NodeInfo.FromString,
+                _registered_method=True)
+        self.Replicate = channel.stream_stream(
+                '/hyperspace.v1.Hyperspace/Replicate',
+                request_serializer=hyperspace__pb2.FollowerMessage.SerializeToString,
+                response_deserializer=hyperspace__pb2.LeaderMessage.FromString,
+                _registered_method=True)
 
 
 class HyperspaceServicer:
@@ -180,7 +195,34 @@ class HyperspaceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetNodeInfo(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """This node, the leader and (on the leader) every follower: the cluster as this node sees it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Promote(self, request, context):
+        """Manual failover: makes this follower the leader, continuing the LSNs from its last
+        applied record.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Follow(self, request, context):
+        """Points this node at a leader (it becomes a follower). Refused with FAILED_PRECONDITION
+        and x-error-code `diverged` when this node's log holds records the leader lacks.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Replicate(self, request_iterator, context):
+        """Replication stream, opened by a follower. The follower's first message is a
+        FollowerHello; the leader answers LeaderWelcome, then (if the follower is older than the
+        retained WAL) a snapshot in chunks, then WAL records in LSN order, with heartbeats when
+        idle. The follower acknowledges its durable applied LSN (also as its heartbeat).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -252,6 +294,21 @@ def add_HyperspaceServicer_to_server(servicer, server):
                     servicer.GetNodeInfo,
                     request_deserializer=hyperspace__pb2.NodeInfoRequest.FromString,
                     response_serializer=hyperspace__pb2.NodeInfo.SerializeToString,
+            ),
+            'Promote': grpc.unary_unary_rpc_method_handler(
+                    servicer.Promote,
+                    request_deserializer=hyperspace__pb2.PromoteRequest.FromString,
+                    response_serializer=hyperspace__pb2.NodeInfo.SerializeToString,
+            ),
+            'Follow': grpc.unary_unary_rpc_method_handler(
+                    servicer.Follow,
+                    request_deserializer=hyperspace__pb2.FollowRequest.FromString,
+                    response_serializer=hyperspace__pb2.NodeInfo.SerializeToString,
+            ),
+            'Replicate': grpc.stream_stream_rpc_method_handler(
+                    servicer.Replicate,
+                    request_deserializer=hyperspace__pb2.FollowerMessage.FromString,
+                    response_serializer=hyperspace__pb2.LeaderMessage.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -605,6 +662,87 @@ class Hyperspace:
             '/hyperspace.v1.Hyperspace/GetNodeInfo',
             hyperspace__pb2.NodeInfoRequest.SerializeToString,
             hyperspace__pb2.NodeInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Promote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperspace.v1.Hyperspace/Promote',
+            hyperspace__pb2.PromoteRequest.SerializeToString,
+            hyperspace__pb2.NodeInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Follow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperspace.v1.Hyperspace/Follow',
+            hyperspace__pb2.FollowRequest.SerializeToString,
+            hyperspace__pb2.NodeInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Replicate(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/hyperspace.v1.Hyperspace/Replicate',
+            hyperspace__pb2.FollowerMessage.SerializeToString,
+            hyperspace__pb2.LeaderMessage.FromString,
             options,
             channel_credentials,
             insecure,
