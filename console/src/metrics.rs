@@ -1,0 +1,91 @@
+//! The console's Prometheus series (DESIGN.md §6), set from each round's [`RoundView`] so
+//! that `/metrics`, the pages and `/api/status` can never disagree. `drift` is 1 only at an
+//! equal clock with a different state hash; a node ahead of the leader is `clock_ahead`,
+//! never drift; a lagging node is neither. Series are registered at 0 as soon as their
+//! labels are known; histograms get explicit buckets.
+
+use std::time::Duration;
+
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::model::{NodePoll, Round, RoundView, Verdict};
+
+const POLL_BUCKETS_SECONDS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Installs the process-wide recorder; returns the handle that renders `/metrics`.
+pub fn install() -> PrometheusHandle {
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), POLL_BUCKETS_SECONDS)
+        .expect("bucket list is not empty")
+        .install_recorder()
+        .expect("the metrics recorder is installed once per process");
+    describe_gauge!(
+        "hyperspace_console_node_up",
+        "1 when the node answered the last round."
+    );
+    describe_gauge!(
+        "hyperspace_console_clock_lag",
+        "Leader clock minus node clock for a collection, in Lamport ticks."
+    );
+    describe_gauge!(
+        "hyperspace_console_drift",
+        "1 when the node is at the leader's clock with a different state hash."
+    );
+    describe_gauge!(
+        "hyperspace_console_clock_ahead",
+        "1 when the node's clock is above the leader's (diverged)."
+    );
+    describe_gauge!(
+        "hyperspace_console_drifted_buckets",
+        "Buckets that differ from the leader's on a drifted or diverged node."
+    );
+    describe_histogram!(
+        "hyperspace_console_poll_duration_seconds",
+        "Time one poll round took."
+    );
+    describe_counter!(
+        "hyperspace_console_poll_errors_total",
+        "Rounds in which a node could not be read."
+    );
+    histogram!("hyperspace_console_poll_duration_seconds").record(0.0);
+    handle
+}
+
+/// Sets every series from one round and its evaluation.
+pub fn record(round: &Round, view: &RoundView, took: Duration) {
+    histogram!("hyperspace_console_poll_duration_seconds").record(took.as_secs_f64());
+    for poll in &round.nodes {
+        let (addr, node_id, up) = match poll {
+            NodePoll::Up(sample) => (&sample.addr, Some(&sample.node_id), true),
+            NodePoll::Down { addr, node_id, .. } => (addr, node_id.as_ref(), false),
+        };
+        let id = node_id.cloned().unwrap_or_default();
+        gauge!("hyperspace_console_node_up", "node_id" => id.clone(), "addr" => addr.clone())
+            .set(if up { 1.0 } else { 0.0 });
+        let errors = counter!("hyperspace_console_poll_errors_total", "node_id" => id);
+        errors.increment(if up { 0 } else { 1 });
+    }
+    for collection in &view.collections {
+        for node in &collection.nodes {
+            let Some(node_id) = &node.node_id else {
+                continue;
+            };
+            let labels = [
+                ("collection", collection.name.clone()),
+                ("node_id", node_id.clone()),
+            ];
+            let flag = |v: bool| if v { 1.0 } else { 0.0 };
+            gauge!("hyperspace_console_drift", &labels)
+                .set(flag(node.verdict == Some(Verdict::Drift)));
+            gauge!("hyperspace_console_clock_ahead", &labels)
+                .set(flag(node.verdict == Some(Verdict::Diverged)));
+            gauge!("hyperspace_console_drifted_buckets", &labels).set(node.drifted_buckets as f64);
+            if let Some(lag) = node.clock_lag {
+                gauge!("hyperspace_console_clock_lag", &labels).set(lag as f64);
+            }
+        }
+    }
+}
