@@ -1,6 +1,6 @@
 //! The `hyperspace` binary: the only place where the libraries are composed into processes.
-//! Subcommands: `node` (run one node), `cluster-test` (the seed's cluster simulation),
-//! `bench-replication` (replication lag and catch-up, measured).
+//! Subcommands: `node` (run one node), `console` (the ops console), `cluster-test` (the
+//! seed's cluster simulation), `bench-replication` (replication lag and catch-up, measured).
 
 mod cluster;
 mod cluster_test;
@@ -29,6 +29,9 @@ enum Command {
     /// Run one node: REST on --http-addr, gRPC on --grpc-addr, data in --data-dir.
     #[command(after_help = NODE_EXAMPLES)]
     Node(Box<NodeArgs>),
+    /// The ops console: polls every node's digest and shows lag vs drift in a browser.
+    #[command(after_help = CONSOLE_EXAMPLES)]
+    Console(ConsoleArgs),
     /// The seed's cluster simulation with real processes: 1 leader + 2 followers, writes,
     /// SIGKILL and restart of a follower, then digest checks. Exit 0 when every check passes.
     #[command(after_help = CLUSTER_TEST_EXAMPLES)]
@@ -59,6 +62,44 @@ struct BenchReplicationArgs {
     /// Records written while the follower is down, for the catch-up phase.
     #[arg(long, default_value_t = 50_000)]
     catch_up_writes: u32,
+}
+
+const CONSOLE_EXAMPLES: &str = "Examples:
+  hyperspace console --node http://127.0.0.1:50051 --node http://127.0.0.1:50061
+  hyperspace console --node http://10.0.0.1:50051 --api-key s3cret --interval 5s --listen 0.0.0.0:8080
+Then open http://127.0.0.1:8080/ (overview), /collections/NAME (heatmap), /history.";
+
+#[derive(Args)]
+struct ConsoleArgs {
+    /// gRPC URL of a node (repeat for every node of the cluster, or comma-separate).
+    #[arg(long = "node", env = "HYPERSPACE_CONSOLE_NODES", value_delimiter = ',', required = true, value_parser = parse_leader_url)]
+    nodes: Vec<String>,
+    /// Where the console listens (loopback unless told otherwise).
+    #[arg(
+        long,
+        env = "HYPERSPACE_CONSOLE_LISTEN",
+        default_value = "127.0.0.1:8080"
+    )]
+    listen: SocketAddr,
+    /// API key the nodes require (sent as x-api-key).
+    #[arg(long, env = "HYPERSPACE_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// Time between poll rounds, e.g. 2s or 500ms.
+    #[arg(long, env = "HYPERSPACE_CONSOLE_INTERVAL", default_value = "2s", value_parser = parse_interval)]
+    interval: std::time::Duration,
+}
+
+fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    let (number, unit) = match text.strip_suffix("ms") {
+        Some(n) => (n, 1),
+        None => (text.strip_suffix('s').unwrap_or(text), 1000),
+    };
+    match number.parse::<u64>() {
+        Ok(n) if n * unit >= 100 => Ok(std::time::Duration::from_millis(n * unit)),
+        _ => Err(format!(
+            "expected an interval of at least 100ms like 2s or 500ms, got {text:?}"
+        )),
+    }
 }
 
 const CLUSTER_TEST_EXAMPLES: &str = "Examples:
@@ -183,6 +224,17 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     match cli.command {
         Command::Node(args) => runtime.block_on(run_node(*args)),
+        Command::Console(args) => {
+            let options = hyperspace_console::web::ConsoleOptions {
+                nodes: args.nodes,
+                listen: args.listen,
+                api_key: args.api_key,
+                interval: args.interval,
+            };
+            runtime
+                .block_on(hyperspace_console::web::run(options, shutdown_signal()))
+                .context("the console stopped with an error")
+        }
         Command::BenchReplication(args) => {
             runtime.block_on(replication_bench::run(replication_bench::Options {
                 rate: args.rate,

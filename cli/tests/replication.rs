@@ -7,11 +7,9 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use common::load::{points, Writer};
 use common::proxy::Proxy;
 use common::{call, recompute_digest, wait_for, Node, BIN};
 use serde_json::{json, Value};
@@ -42,16 +40,6 @@ fn create(node: &Node) {
         Some(&body),
     );
     assert_eq!(status, 201, "{answer}");
-}
-
-fn points(ids: impl Iterator<Item = u64>) -> Value {
-    let points: Vec<Value> = ids
-        .map(|id| {
-            let x = id as f32;
-            json!({"id": id, "vector": [x, x * 0.5, -x, 1.0 / (1.0 + x)], "payload": {"n": id}})
-        })
-        .collect();
-    json!({ "points": points })
 }
 
 fn upsert(node: &Node, ids: impl Iterator<Item = u64>) -> (u16, Value) {
@@ -105,59 +93,6 @@ fn assert_converged(nodes: &[&Node]) -> (u64, u64, u64) {
 
 fn cluster(node: &Node) -> Value {
     call("GET", &format!("{}/api/cluster", node.http()), None).1
-}
-
-/// Writes batches of 5 new ids to the leader until stopped; remembers every acknowledged id.
-struct Writer {
-    stop: Arc<AtomicBool>,
-    acked: Arc<Mutex<BTreeSet<u64>>>,
-    handle: Option<JoinHandle<()>>,
-}
-
-impl Writer {
-    fn start(leader_http: String, first_id: u64) -> Writer {
-        let stop = Arc::new(AtomicBool::new(false));
-        let acked = Arc::new(Mutex::new(BTreeSet::new()));
-        let next = AtomicU64::new(first_id);
-        let (s, a) = (Arc::clone(&stop), Arc::clone(&acked));
-        let handle = std::thread::spawn(move || {
-            let client = reqwest::blocking::Client::builder()
-                .timeout(Duration::from_secs(5))
-                .build()
-                .unwrap();
-            let url = format!("{leader_http}/api/collections/default/points");
-            while !s.load(Ordering::SeqCst) {
-                let from = next.fetch_add(5, Ordering::SeqCst);
-                let body = points(from..from + 5).to_string();
-                let sent = client
-                    .put(&url)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send();
-                match sent {
-                    Ok(r) if r.status() == 200 => a.lock().unwrap().extend(from..from + 5),
-                    _ => std::thread::sleep(Duration::from_millis(20)),
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        });
-        Writer {
-            stop,
-            acked,
-            handle: Some(handle),
-        }
-    }
-
-    fn acked(&self) -> usize {
-        self.acked.lock().unwrap().len()
-    }
-
-    /// Stops and returns every acknowledged id.
-    fn finish(mut self) -> BTreeSet<u64> {
-        self.stop.store(true, Ordering::SeqCst);
-        self.handle.take().unwrap().join().unwrap();
-        std::mem::take(&mut *self.acked.lock().unwrap())
-    }
 }
 
 fn assert_has_ids(node: &Node, ids: &BTreeSet<u64>) {

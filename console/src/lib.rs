@@ -13,4 +13,6 @@
 pub mod history;
 pub mod metrics;
 pub mod model;
+pub mod pages;
 pub mod poller;
+pub mod web;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::future::join_all;
-use hyperspace_sdk::Client;
+use hyperspace_sdk::{Client, NodeInfo};
 
 use crate::model::{DigestSample, NodePoll, NodeRole, NodeSample, Round, BUCKETS};
 
@@ -21,19 +21,34 @@ pub struct Poller {
 struct Target {
     url: String,
     client: Option<Client>,
+    /// The node id this URL answered with last, so a node that goes down keeps its name
+    /// (and its series: a down node's drift gauge drops to 0 instead of going stale).
+    node_id: Option<String>,
 }
 
 /// What the first phase learned about a node.
 struct Identity {
     node_id: String,
     role: NodeRole,
+    info: NodeInfo,
+}
+
+/// One round and, per target in order, the node info it answered (the topology: the
+/// leader's view of its followers, a follower's view of its stream).
+pub struct Observation {
+    pub round: Round,
+    pub infos: Vec<Option<NodeInfo>>,
 }
 
 impl Poller {
     pub fn new(urls: Vec<String>, api_key: Option<String>, timeout: Duration) -> Poller {
         let targets = urls
             .into_iter()
-            .map(|url| Target { url, client: None })
+            .map(|url| Target {
+                url,
+                client: None,
+                node_id: None,
+            })
             .collect();
         Poller {
             targets,
@@ -71,7 +86,7 @@ impl Poller {
     }
 
     /// Polls every node once; never fails as a whole.
-    pub async fn round(&mut self) -> Round {
+    pub async fn round(&mut self) -> Observation {
         let timeout = self.timeout;
         let clients = self.clients().await;
         let identities = join_all(clients.iter().map(|client| async move {
@@ -86,8 +101,9 @@ impl Poller {
                 other => return Err(format!("unknown role {other:?}")),
             };
             Ok(Identity {
-                node_id: info.node_id,
+                node_id: info.node_id.clone(),
                 role,
+                info,
             })
         }))
         .await;
@@ -126,29 +142,38 @@ impl Poller {
                 polls[i] = Some(poll);
             }
         }
+        let infos = identities
+            .iter()
+            .map(|id| id.as_ref().ok().map(|id| id.info.clone()))
+            .collect();
         let nodes = polls
             .into_iter()
             .zip(identities)
             .zip(&mut self.targets)
             .map(|((poll, identity), target)| match (poll, identity) {
-                (Some(poll), _) => {
+                (Some(poll), Ok(identity)) => {
                     if matches!(poll, NodePoll::Down { .. }) {
                         target.client = None;
                     }
+                    target.node_id = Some(identity.node_id);
                     poll
                 }
                 (None, Err(error)) => {
                     target.client = None;
                     NodePoll::Down {
                         addr: target.url.clone(),
-                        node_id: None,
+                        node_id: target.node_id.clone(),
                         error,
                     }
                 }
+                (Some(poll), Err(_)) => poll,
                 (None, Ok(_)) => unreachable!("every identified node is sampled"),
             })
             .collect();
-        Round { nodes }
+        Observation {
+            round: Round { nodes },
+            infos,
+        }
     }
 }
 

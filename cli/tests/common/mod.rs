@@ -2,6 +2,7 @@
 //! free ports, start and wait for `/readyz`, SIGKILL, restart on the same data directory.
 #![allow(dead_code)]
 
+pub mod load;
 pub mod proxy;
 
 use std::net::TcpListener;

@@ -20,7 +20,7 @@ use tonic::metadata::MetadataValue;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-pub use pb::{CollectionInfo, DigestResponse as Digest, NodeInfo, WriteResponse};
+pub use pb::{CollectionInfo, DigestResponse as Digest, FollowerInfo, NodeInfo, WriteResponse};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SdkError {

@@ -1,0 +1,228 @@
+//! The console with real node processes (leader + 2 followers, one of them replicating
+//! through a TCP proxy) and a real console process: in sync, a follower behind a cut link is
+//! LAGGING with amber buckets and never drift, a SIGKILLed follower is UNREACHABLE, and a
+//! point corrupted at an equal clock is DRIFT in exactly its bucket, named by the drill-down.
+//! Under a steady write load with healthy nodes no round shows DIVERGED or drift.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::load::Writer;
+use common::proxy::Proxy;
+use common::{call, free_port, wait_for, Node, BIN};
+use serde_json::{json, Value};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+struct Console {
+    child: Child,
+    port: u16,
+}
+
+impl Console {
+    fn start(nodes: &[&Node], log: &std::path::Path) -> Console {
+        let port = free_port();
+        let mut cmd = Command::new(BIN);
+        cmd.arg("console")
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--interval", "200ms"]);
+        for node in nodes {
+            cmd.args(["--node", &node.grpc()]);
+        }
+        let child = cmd
+            .env_remove("HYPERSPACE_API_KEY")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(log).unwrap()))
+            .spawn()
+            .unwrap();
+        let console = Console { child, port };
+        wait_for("the console to answer", WAIT, || {
+            common::http().get(console.url("/livez")).send().is_ok()
+        });
+        console
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn page(&self, path: &str) -> String {
+        let response = common::http().get(self.url(path)).send().unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        response.text().unwrap()
+    }
+
+    /// Verdict per node address for `default` in the latest round.
+    fn verdicts(&self) -> BTreeMap<String, String> {
+        let status: Value = call("GET", &self.url("/api/status"), None).1;
+        let mut out = BTreeMap::new();
+        for collection in status["view"]["collections"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            if collection["name"] != "default" {
+                continue;
+            }
+            for node in collection["nodes"].as_array().unwrap() {
+                let verdict = node["verdict"].as_str().unwrap_or("none").to_string();
+                out.insert(node["addr"].as_str().unwrap().to_string(), verdict);
+            }
+        }
+        out
+    }
+
+    /// `(bucket, state)` of every element carrying `data-bucket` on the heatmap page.
+    fn cells(&self) -> Vec<(usize, String)> {
+        let page = self.page("/collections/default");
+        let mut cells = Vec::new();
+        for part in page.split("data-bucket=\"").skip(1) {
+            let bucket = part[..part.find('"').unwrap()].parse().unwrap();
+            let state = part
+                .split("data-state=\"")
+                .nth(1)
+                .map(|s| s[..s.find('"').unwrap()].to_string())
+                .expect("every data-bucket element has a data-state");
+            cells.push((bucket, state));
+        }
+        cells
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn in_state(cells: &[(usize, String)], state: &str) -> Vec<usize> {
+    cells
+        .iter()
+        .filter(|(_, s)| s == state)
+        .map(|(b, _)| *b)
+        .collect()
+}
+
+fn all(verdicts: &BTreeMap<String, String>, verdict: &str) -> bool {
+    verdicts.len() == 3 && verdicts.values().all(|v| v == verdict)
+}
+
+#[test]
+fn console_tells_lag_from_drift_with_real_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let fault = ["--enable-fault-injection", "--fsync", "5"];
+    let leader = Node::start(&dir.path().join("l"), &fault);
+    let follower = |name: &str, leader_url: &str| {
+        let args = [
+            "--role",
+            "follower",
+            "--leader",
+            leader_url,
+            "--enable-fault-injection",
+        ];
+        Node::start(&dir.path().join(name), &args)
+    };
+    let mut f1 = follower("f1", &leader.grpc());
+    let proxy = Proxy::start(leader.grpc_port);
+    let f2 = follower("f2", &proxy.url());
+    let body = json!({"name": "default", "dimension": 4, "metric": "l2"});
+    assert_eq!(
+        call(
+            "POST",
+            &format!("{}/api/collections", leader.http()),
+            Some(&body)
+        )
+        .0,
+        201
+    );
+    let console = Console::start(&[&f1, &f2, &leader], &dir.path().join("console.log"));
+
+    // In sync under no load: every verdict IN_SYNC, 256 cells, none drift.
+    let writer = Writer::start(leader.http(), 0);
+    wait_for("some writes", WAIT, || writer.acked() >= 100);
+    let acked = writer.finish();
+    assert!(!acked.is_empty());
+    wait_for("all IN_SYNC", WAIT, || all(&console.verdicts(), "IN_SYNC"));
+    let cells = console.cells();
+    assert_eq!(
+        cells.len(),
+        256,
+        "exactly the 256 heatmap cells carry data-bucket"
+    );
+    assert!(in_state(&cells, "drift").is_empty() && in_state(&cells, "lag").is_empty());
+    assert!(!in_state(&cells, "ok").is_empty());
+
+    // Steady load, healthy nodes: no round shows DIVERGED or DRIFT, and no cell is red.
+    let writer = Writer::start(leader.http(), 1_000_000);
+    for _ in 0..15 {
+        let verdicts = console.verdicts();
+        assert!(
+            verdicts.values().all(|v| v != "DIVERGED" && v != "DRIFT"),
+            "{verdicts:?}"
+        );
+        assert!(in_state(&console.cells(), "drift").is_empty());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // f2 behind a cut link while writes go on: LAGGING, its buckets amber, never drift.
+    proxy.cut();
+    wait_for("f2 LAGGING", WAIT, || {
+        console.verdicts().get(&f2.grpc()).map(String::as_str) == Some("LAGGING")
+    });
+    let cells = console.cells();
+    assert!(in_state(&cells, "drift").is_empty(), "lag is never drift");
+    assert!(
+        !in_state(&cells, "lag").is_empty(),
+        "the lagging node's buckets are amber"
+    );
+    let overview = console.page("/");
+    assert!(
+        overview.contains("LAGGING by"),
+        "the overview says by how much"
+    );
+
+    // f1 SIGKILLed while writes go on: UNREACHABLE, and still no drift.
+    f1.kill9();
+    wait_for("f1 UNREACHABLE", WAIT, || {
+        console.verdicts().get(&f1.grpc()).map(String::as_str) == Some("UNREACHABLE")
+    });
+    assert!(in_state(&console.cells(), "drift").is_empty());
+    assert!(console.page("/").contains("unreachable"));
+
+    // Restored: back to IN_SYNC once the load stops.
+    proxy.restore();
+    f1.spawn();
+    f1.wait_ready();
+    writer.finish();
+    wait_for("all IN_SYNC again", WAIT, || {
+        all(&console.verdicts(), "IN_SYNC")
+    });
+
+    // A point corrupted on f1 at an equal clock: DRIFT, exactly its bucket red, and the
+    // drill-down names the id.
+    let id = 1_000_003_u64;
+    let url = format!("{}/api/debug/collections/default/corrupt", f1.http());
+    let (status, answer) = call("POST", &url, Some(&json!({"id": id})));
+    assert_eq!(status, 200, "{answer}");
+    wait_for("f1 DRIFT", WAIT, || {
+        console.verdicts().get(&f1.grpc()).map(String::as_str) == Some("DRIFT")
+    });
+    let bucket = (id % 256) as usize;
+    assert_eq!(in_state(&console.cells(), "drift"), vec![bucket]);
+    let verdicts = console.verdicts();
+    assert_eq!(verdicts[&f2.grpc()], "IN_SYNC");
+    assert_eq!(verdicts[&leader.grpc()], "IN_SYNC");
+    let drill = console.page(&format!("/collections/default/buckets/{bucket}"));
+    let row = drill
+        .split("<tr")
+        .find(|row| row.contains(&format!("<code>{id}</code>")))
+        .expect("the drill-down lists the corrupted id");
+    assert!(row.contains("differs from the leader"), "{row}");
+    let metrics = console.page("/metrics");
+    assert!(metrics.contains("hyperspace_console_drift{"), "{metrics}");
+    assert!(console.page("/history").contains("<polyline"));
+}
