@@ -75,6 +75,22 @@ impl Console {
         out
     }
 
+    /// Point count of `default` per node in the latest round (0 when unknown).
+    fn counts(&self) -> Vec<u64> {
+        let status: Value = call("GET", &self.url("/api/status"), None).1;
+        let collections = status["view"]["collections"].as_array().cloned();
+        let default = collections
+            .into_iter()
+            .flatten()
+            .find(|c| c["name"] == "default");
+        let nodes = default.map(|c| c["nodes"].as_array().cloned().unwrap_or_default());
+        nodes
+            .unwrap_or_default()
+            .iter()
+            .map(|n| n["count"].as_u64().unwrap_or(0))
+            .collect()
+    }
+
     /// `(bucket, state)` of every element carrying `data-bucket` on the heatmap page.
     fn cells(&self) -> Vec<(usize, String)> {
         let page = self.page("/collections/default");
@@ -146,7 +162,11 @@ fn console_tells_lag_from_drift_with_real_processes() {
     wait_for("some writes", WAIT, || writer.acked() >= 100);
     let acked = writer.finish();
     assert!(!acked.is_empty());
-    wait_for("all IN_SYNC", WAIT, || all(&console.verdicts(), "IN_SYNC"));
+    // A round taken before the writes is IN_SYNC too (all empty): wait for one with the data.
+    let count = acked.len() as u64;
+    wait_for("all IN_SYNC with the data", WAIT, || {
+        all(&console.verdicts(), "IN_SYNC") && console.counts().iter().all(|c| *c == count)
+    });
     let cells = console.cells();
     assert_eq!(
         cells.len(),
