@@ -188,10 +188,21 @@ pub async fn follow(
         if upstream.connected {
             return Ok(());
         }
-        if let Some((code, message)) = upstream.error {
-            break Error::Refused { code, message };
-        }
-        if tokio::time::Instant::now() > deadline {
+        let last = upstream
+            .error
+            .map(|(code, message)| Error::Refused { code, message });
+        // A lingering stream of this node (already_exists) or a leader restarting
+        // (unavailable) may clear up while the stream retries; a refusal of the history,
+        // the key or the request will not.
+        if let Some(refused) = last {
+            let transient = matches!(
+                refused.code(),
+                ErrorCode::AlreadyExists | ErrorCode::Unavailable
+            );
+            if !transient || tokio::time::Instant::now() > deadline {
+                break refused;
+            }
+        } else if tokio::time::Instant::now() > deadline {
             break Error::Replication {
                 reason: format!("no answer from {leader_url} within {FOLLOW_ANSWER_TIMEOUT:?}"),
             };

@@ -51,6 +51,19 @@ pub async fn serve(
         }
     };
     let follower = checked_identity(&engine, &hello).map_err(to_status)?;
+    // History first: a diverged follower is told so even while an old stream of it lingers.
+    let decided = {
+        let engine = Arc::clone(&engine);
+        let (lsn, hash) = (hello.last_lsn, hello.last_record_hash);
+        let origin = uuid::Uuid::parse_str(&hello.last_record_origin).ok();
+        tokio::task::spawn_blocking(move || engine.stream_start(lsn, hash, origin))
+            .await
+            .expect("the handshake does not panic")
+    };
+    let start = decided.map_err(|e| {
+        tracing::warn!(follower = %follower, error = %e, "refused a follower");
+        to_status(e)
+    })?;
     let stream = replication
         .connect(
             FollowerView {
@@ -63,22 +76,6 @@ pub async fn serve(
             engine.acked_lsn(),
         )
         .map_err(to_status)?;
-    let decided = {
-        let engine = Arc::clone(&engine);
-        let (lsn, hash) = (hello.last_lsn, hello.last_record_hash);
-        let origin = uuid::Uuid::parse_str(&hello.last_record_origin).ok();
-        tokio::task::spawn_blocking(move || engine.stream_start(lsn, hash, origin))
-            .await
-            .expect("the handshake does not panic")
-    };
-    let start = match decided {
-        Ok(start) => start,
-        Err(e) => {
-            replication.disconnect(&follower, stream, engine.acked_lsn());
-            tracing::warn!(follower = %follower, error = %e, "refused a follower");
-            return Err(to_status(e));
-        }
-    };
     let next_lsn = match start {
         StreamStart::Wal { next_lsn } => next_lsn,
         StreamStart::Snapshot => 0,
