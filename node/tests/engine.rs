@@ -153,3 +153,70 @@ fn flat_to_hnsw_switch_keeps_search_exact_for_stored_points() {
         assert_eq!(hits.len(), 3);
     }
 }
+
+// Proves a follower's install of its leader's snapshot is crash safe at the one dangerous
+// point: the snapshot is written but the old WAL is still there (marker left behind). The
+// next start finishes the install — the leader's state, its clock, the WAL continuing right
+// after the snapshot — and a marker without its snapshot keeps the previous state.
+#[test]
+fn interrupted_snapshot_install_is_finished_or_rolled_back_on_start() {
+    use hyperspace_node::storage::{datadir::DataDir, snapshot};
+    let mut data = Clustered::new(5, 4, 3);
+    let leader_dir = tempfile::tempdir().unwrap();
+    let leader = open(leader_dir.path());
+    leader.create_collection(spec("c", 4, Metric::L2)).unwrap();
+    leader.upsert("c", points(0..50, &mut data)).unwrap();
+    leader.snapshot().unwrap();
+    let image = leader.snapshot_for_follower().unwrap();
+    let leader_state = state(&leader, "c");
+
+    // The follower's own history: a different collection, and more records than the image
+    // has, so replaying them on top of the image would fail (or mix two histories).
+    let follower_dir = tempfile::tempdir().unwrap();
+    {
+        let follower = open(follower_dir.path());
+        follower
+            .create_collection(spec("old", 4, Metric::L2))
+            .unwrap();
+        for batch in 0..4 {
+            let ids = batch * 3..batch * 3 + 3;
+            follower.upsert("old", points(ids, &mut data)).unwrap();
+        }
+        assert!(follower.status().last_lsn > image.lsn);
+        follower.close();
+    }
+    // A marker without a complete snapshot at its LSN: the previous state is kept.
+    {
+        let dir = DataDir::open(follower_dir.path()).unwrap();
+        dir.set_install_marker(image.lsn + 100).unwrap();
+    }
+    let follower = open(follower_dir.path());
+    assert_eq!(follower.digest("old").unwrap().digest.count(), 12);
+    follower.close();
+    drop(follower);
+
+    // The crash point: marker and snapshot written, WAL not yet reset.
+    {
+        let dir = DataDir::open(follower_dir.path()).unwrap();
+        dir.set_install_marker(image.lsn).unwrap();
+        snapshot::write(&dir.snapshots_dir(), &image).unwrap();
+        assert_eq!(dir.install_marker().unwrap(), Some(image.lsn));
+    }
+    let follower = open(follower_dir.path());
+    assert_eq!(state(&follower, "c"), leader_state);
+    assert!(follower.digest("old").is_err(), "the old history is gone");
+    assert_eq!(follower.status().last_lsn, image.lsn);
+    assert_eq!(
+        follower.status().logical_clock,
+        leader.status().logical_clock
+    );
+    assert_eq!(follower.last_record(), leader.last_record());
+    follower.close();
+    drop(follower);
+    let dir = DataDir::open(follower_dir.path()).unwrap();
+    assert_eq!(
+        dir.install_marker().unwrap(),
+        None,
+        "the finished install clears its marker"
+    );
+}
