@@ -1,5 +1,6 @@
 //! The console's Prometheus series (DESIGN.md §6), set from each round's [`RoundView`] so
-//! that `/metrics`, the pages and `/api/status` can never disagree. `drift` is 1 only at an
+//! that `/metrics`, the pages and `/api/status` can never disagree. `verdict` carries the
+//! §7 verdict as a label (one series per verdict, 1 for the current one) for dashboards. `drift` is 1 only at an
 //! equal clock with a different state hash; a node ahead of the leader is `clock_ahead`,
 //! never drift; a lagging node is neither. Series are registered at 0 as soon as their
 //! labels are known; histograms get explicit buckets.
@@ -42,6 +43,10 @@ pub fn install() -> PrometheusHandle {
         "hyperspace_console_drifted_buckets",
         "Buckets that differ from the leader's on a drifted or diverged node."
     );
+    describe_gauge!(
+        "hyperspace_console_verdict",
+        "1 for the node's current verdict on a collection (label verdict), 0 for the others."
+    );
     describe_histogram!(
         "hyperspace_console_poll_duration_seconds",
         "Time one poll round took."
@@ -83,6 +88,15 @@ pub fn record(round: &Round, view: &RoundView, took: Duration) {
             gauge!("hyperspace_console_clock_ahead", &labels)
                 .set(flag(node.verdict == Some(Verdict::Diverged)));
             gauge!("hyperspace_console_drifted_buckets", &labels).set(node.drifted_buckets as f64);
+            for verdict in Verdict::ALL {
+                let labels = [
+                    ("collection", collection.name.clone()),
+                    ("node_id", node_id.clone()),
+                    ("verdict", verdict.as_str().to_string()),
+                ];
+                gauge!("hyperspace_console_verdict", &labels)
+                    .set(flag(node.verdict == Some(verdict)));
+            }
             if let Some(lag) = node.clock_lag {
                 gauge!("hyperspace_console_clock_lag", &labels).set(lag as f64);
             }

@@ -96,6 +96,30 @@ pub enum Verdict {
     Unreachable,
 }
 
+impl Verdict {
+    /// Every verdict, in the order the metrics and pages list them.
+    pub const ALL: [Verdict; 6] = [
+        Verdict::InSync,
+        Verdict::Lagging,
+        Verdict::Drift,
+        Verdict::Diverged,
+        Verdict::Missing,
+        Verdict::Unreachable,
+    ];
+
+    /// The name on the wire (`/api/status`, the `verdict` label of the console's metrics).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::InSync => "IN_SYNC",
+            Verdict::Lagging => "LAGGING",
+            Verdict::Drift => "DRIFT",
+            Verdict::Diverged => "DIVERGED",
+            Verdict::Missing => "MISSING",
+            Verdict::Unreachable => "UNREACHABLE",
+        }
+    }
+}
+
 /// One heatmap cell's colour, rendered as `data-state`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -397,6 +421,15 @@ mod tests {
     use super::*;
 
     const COLLECTION: &str = "c";
+
+    #[test]
+    fn verdict_names_are_the_wire_names() {
+        for verdict in Verdict::ALL {
+            let wire = serde_json::to_value(verdict).unwrap();
+            assert_eq!(wire, verdict.as_str(), "{verdict:?}");
+        }
+    }
+
     /// Three points as (bucket, entry hash), in buckets 1, 2 and 3.
     const BASE: [(usize, u64); 3] = [(1, 0xA1), (2, 0xB2), (3, 0xC3)];
 

@@ -2,7 +2,9 @@
 //! free ports, start and wait for `/readyz`, SIGKILL, restart on the same data directory.
 #![allow(dead_code)]
 
+pub mod console;
 pub mod load;
+pub mod prom;
 pub mod proxy;
 
 use std::net::TcpListener;
