@@ -1,9 +1,13 @@
 //! The `hyperspace` binary: the only place where the libraries are composed into processes.
-//! Subcommands: `node` (run one node), `console` (the ops console), `cluster-test` (the
-//! seed's cluster simulation), `bench-replication` (replication lag and catch-up, measured).
+//! Subcommands: `node` (run one node), `console` (the ops console), `demo` (a whole cluster
+//! with the console and sample data), `bench` (load and measure a node), `backup` / `restore`, `cluster-test` (the seed's
+//! cluster simulation), `bench-replication` (replication lag and catch-up, measured).
 
+mod backup;
+mod bench;
 mod cluster;
 mod cluster_test;
+mod demo;
 mod replication_bench;
 
 use std::net::SocketAddr;
@@ -36,6 +40,20 @@ enum Command {
     /// SIGKILL and restart of a follower, then digest checks. Exit 0 when every check passes.
     #[command(after_help = CLUSTER_TEST_EXAMPLES)]
     ClusterTest(ClusterTestArgs),
+    /// A whole cluster on this machine: a leader, two followers and the console (child
+    /// processes), a sample collection `default` and a light write load. Ctrl-C stops it all.
+    #[command(after_help = demo::DEMO_EXAMPLES)]
+    Demo(demo::DemoArgs),
+    /// Loads and measures a node: ingest, search, batch search, recall against exact search,
+    /// digest latency, and replication lag when the node has followers.
+    #[command(after_help = bench::BENCH_EXAMPLES)]
+    Bench(bench::BenchArgs),
+    /// Writes a consistent backup of every collection of a running node to a file.
+    #[command(after_help = backup::BACKUP_EXAMPLES)]
+    Backup(backup::BackupArgs),
+    /// Makes a new data directory from a backup file; a node started on it resumes there.
+    #[command(after_help = backup::RESTORE_EXAMPLES)]
+    Restore(backup::RestoreArgs),
     /// Measures replication lag (leader acknowledgement → follower applied) at a fixed write
     /// rate, and catch-up time after a follower missed many writes. Starts its own nodes.
     #[command(after_help = BENCH_REPLICATION_EXAMPLES)]
@@ -243,6 +261,10 @@ fn main() -> anyhow::Result<()> {
                 catch_up_writes: args.catch_up_writes,
             }))
         }
+        Command::Demo(args) => runtime.block_on(demo::run(args)),
+        Command::Bench(args) => runtime.block_on(bench::run(args)),
+        Command::Backup(args) => runtime.block_on(backup::run_backup(args)),
+        Command::Restore(args) => backup::run_restore(args),
         Command::ClusterTest(args) => match runtime.block_on(cluster_test::run(args.dir)) {
             Ok(()) => Ok(()),
             Err(e) => {
@@ -287,7 +309,7 @@ async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
 }
 
 /// Resolves on SIGTERM or SIGINT.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
     tokio::select! {

@@ -55,7 +55,15 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         },
         POLL_INTERVAL
     );
-    let (acks, polls) = measure_lag(&client, &follower_client, &options).await?;
+    let load = LagLoad {
+        collection: COLLECTION,
+        dimension: DIMENSION,
+        rate: options.rate,
+        seconds: options.seconds,
+        first_id: 0,
+        ids: options.ids,
+    };
+    let (acks, polls) = measure_lag(&client, &follower_client, &load).await?;
     let mut lags = lags_ms(&acks, &polls);
     lags.sort_by(f64::total_cmp);
     let achieved = acks.len() as f64 / options.seconds as f64;
@@ -93,39 +101,58 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-type Acks = Vec<(u64, Instant)>;
-type Polls = Vec<(Instant, u64)>;
+/// (LSN, when its acknowledgement arrived) per write.
+pub(crate) type Acks = Vec<(u64, Instant)>;
+/// (when, the follower's last LSN then) per poll; LSNs non-decreasing.
+pub(crate) type Polls = Vec<(Instant, u64)>;
 
-async fn measure_lag(
+/// The write load of a lag measurement (shared with `hyperspace bench`).
+pub(crate) struct LagLoad<'a> {
+    /// An existing collection of `dimension` on the leader.
+    pub collection: &'a str,
+    pub dimension: usize,
+    /// Single-point writes per second, spread over `WRITERS` writers.
+    pub rate: u32,
+    pub seconds: u32,
+    /// Ids written start here.
+    pub first_id: u64,
+    /// Distinct ids written, from `first_id` (0: every write a new id).
+    pub ids: u64,
+}
+
+/// Writes `load` to `leader` while polling `follower`'s last LSN; see the module doc.
+pub(crate) async fn measure_lag(
     leader: &Client,
     follower: &Client,
-    options: &Options,
+    load: &LagLoad<'_>,
 ) -> anyhow::Result<(Acks, Polls)> {
     let acks = Arc::new(Mutex::new(Vec::new()));
-    let stop = Instant::now() + Duration::from_secs(options.seconds as u64);
-    let period = Duration::from_secs_f64(WRITERS as f64 / options.rate as f64);
+    let stop = Instant::now() + Duration::from_secs(load.seconds as u64);
+    let period = Duration::from_secs_f64(WRITERS as f64 / load.rate as f64);
     let mut tasks = Vec::new();
     for w in 0..WRITERS {
         let (mut client, acks) = (leader.clone(), Arc::clone(&acks));
         let offset = period.mul_f64(w as f64 / WRITERS as f64);
-        let ids = match options.ids {
+        let ids = match load.ids {
             0 => u64::MAX,
             n => n,
         };
+        let (collection, dimension, first_id) =
+            (load.collection.to_string(), load.dimension, load.first_id);
         tasks.push(tokio::spawn(async move {
-            let mut data = Clustered::new(w as u64, DIMENSION, 8);
+            let mut data = Clustered::new(w as u64, dimension, 8);
             let mut next = tokio::time::Instant::now() + offset;
-            let mut id = w as u64;
+            let mut n = w as u64;
             while Instant::now() < stop {
                 tokio::time::sleep_until(next).await;
                 next += period;
                 let point = Point {
-                    id,
+                    id: first_id + n,
                     vector: data.point(),
                     payload: Map::new(),
                 };
-                id = (id + WRITERS as u64) % ids;
-                let ack = client.upsert(COLLECTION, vec![point]).await?;
+                n = (n + WRITERS as u64) % ids;
+                let ack = client.upsert(&collection, vec![point]).await?;
                 let acked = Instant::now();
                 acks.lock().expect("not poisoned").push((ack.lsn, acked));
             }
@@ -152,7 +179,7 @@ async fn measure_lag(
 
 /// For each acknowledged LSN: first poll at or past it, minus the acknowledgement time.
 /// Polls see a non-decreasing LSN, so a binary search finds that poll.
-fn lags_ms(acks: &Acks, polls: &Polls) -> Vec<f64> {
+pub(crate) fn lags_ms(acks: &Acks, polls: &Polls) -> Vec<f64> {
     acks.iter()
         .filter_map(|(lsn, acked)| {
             let first = polls.partition_point(|(_, applied)| applied < lsn);
@@ -162,7 +189,8 @@ fn lags_ms(acks: &Acks, polls: &Polls) -> Vec<f64> {
         .collect()
 }
 
-fn quantile(sorted: &[f64], q: f64) -> f64 {
+/// The `q` quantile (nearest rank) of ascending `sorted`; 0 when empty.
+pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

@@ -548,31 +548,10 @@ impl Engine {
                 // Nothing was written since the last snapshot (a late trigger).
                 return Ok(*last_snapshot_lsn);
             }
-            let collections = self
-                .collections
-                .read()
-                .values()
-                .map(|c| {
-                    let (logical_clock, points) = c.image_points();
-                    CollectionImage {
-                        spec: c.spec().clone(),
-                        logical_clock,
-                        points,
-                    }
-                })
-                .collect();
             self.records_since_snapshot.store(0, Ordering::SeqCst);
             // Records after the image go to a new segment, so the ones before can go.
             self.wal.rotate()?;
-            let (lsn, last_record_hash) = *self.last_record.lock();
-            debug_assert_eq!(lsn, self.wal.last_lsn());
-            SnapshotImage {
-                lsn,
-                clock: self.clock.load(Ordering::SeqCst),
-                last_record_hash,
-                lineage: self.lineage_image(),
-                collections,
-            }
+            self.capture_image()
         };
         self.wal.sync_until(image.lsn)?;
         let started = Instant::now();
@@ -588,6 +567,46 @@ impl Engine {
             "snapshot written"
         );
         Ok(image.lsn)
+    }
+
+    /// Every collection at the current LSN; the caller holds the write lock, so no record is
+    /// half applied and the LSN, clocks and points describe one cut.
+    fn capture_image(&self) -> SnapshotImage {
+        let collections = self
+            .collections
+            .read()
+            .values()
+            .map(|c| {
+                let (logical_clock, points) = c.image_points();
+                CollectionImage {
+                    spec: c.spec().clone(),
+                    logical_clock,
+                    points,
+                }
+            })
+            .collect();
+        let (lsn, last_record_hash) = *self.last_record.lock();
+        debug_assert_eq!(lsn, self.wal.last_lsn());
+        SnapshotImage {
+            lsn,
+            clock: self.clock.load(Ordering::SeqCst),
+            last_record_hash,
+            lineage: self.lineage_image(),
+            collections,
+        }
+    }
+
+    /// A consistent image of every collection for a backup: one cut taken under the write
+    /// lock (writes pause for the copy, as for a snapshot), returned once every record in it
+    /// is durable, so a backup never holds a write the node could still lose. Nothing is
+    /// written to the data directory.
+    pub fn backup_image(&self) -> Result<SnapshotImage> {
+        let image = {
+            let _writes_paused = self.write_lock.lock();
+            self.capture_image()
+        };
+        self.make_durable(image.lsn)?;
+        Ok(image)
     }
 
     /// Stops the snapshot thread; called on shutdown.

@@ -18,6 +18,7 @@
 //! - `synth`: deterministic clustered vectors for benchmarks and tests.
 
 pub mod api;
+pub mod backup;
 pub mod collection;
 pub mod digest;
 pub mod engine;

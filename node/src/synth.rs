@@ -66,13 +66,20 @@ impl Clustered {
 
     /// The next point: a random centre plus Gaussian noise.
     pub fn point(&mut self) -> Vec<f32> {
+        self.labelled_point().1
+    }
+
+    /// The next point and the index of the centre it was drawn around (the same sequence
+    /// of points as [`Clustered::point`]), for payloads that name the cluster.
+    pub fn labelled_point(&mut self) -> (usize, Vec<f32>) {
         let centre = (self.rng.next_u64() % self.centres.len() as u64) as usize;
         let spread = self.spread;
         let rng = &mut self.rng;
-        self.centres[centre]
+        let point = self.centres[centre]
             .iter()
             .map(|c| c + spread * rng.gauss())
-            .collect()
+            .collect();
+        (centre, point)
     }
 }
 

@@ -180,6 +180,7 @@ pub fn router(
         .route("/cluster", get(cluster))
         .route("/admin/promote", post(promote))
         .route("/admin/follow", post(follow))
+        .route("/admin/backup", get(backup))
         .route("/openapi.json", get(openapi));
     // Debug routes exist only with --enable-fault-injection; otherwise they are unknown (404).
     if ctx.fault_injection {
@@ -530,6 +531,26 @@ pub async fn follow(
 ) -> ApiResult<Json<ClusterJson>> {
     let view = ctx.follow(&body.leader).await?;
     Ok(Json(cluster_json(&ctx, view)))
+}
+
+/// A consistent backup of every collection, in the backup file format (`hyperspace backup`
+/// writes it to a file, `hyperspace restore` makes a data directory of it). Writes pause
+/// while the image is copied; the `x-hyperspace-lsn` header gives the LSN it is
+/// consistent at. Works on followers too (their applied prefix).
+#[utoipa::path(get, path = "/api/admin/backup", responses((status = 200,
+    content_type = "application/octet-stream", description = "the backup file")))]
+pub async fn backup(State(ctx): State<NodeContext>) -> ApiResult<Response> {
+    let (lsn, bytes) = ctx
+        .run(|engine| {
+            let image = engine.backup_image()?;
+            Ok((image.lsn, crate::backup::encode(&image)))
+        })
+        .await?;
+    let headers = [
+        (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+        (HeaderName::from_static("x-hyperspace-lsn"), lsn.to_string()),
+    ];
+    Ok((headers, bytes).into_response())
 }
 
 fn cluster_json(ctx: &NodeContext, view: ClusterView) -> ClusterJson {

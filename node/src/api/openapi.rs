@@ -21,6 +21,7 @@ pub const ROUTES: &[&str] = &[
     "/cluster",
     "/admin/promote",
     "/admin/follow",
+    "/admin/backup",
 ];
 
 #[derive(OpenApi)]
@@ -45,7 +46,8 @@ pub const ROUTES: &[&str] = &[
         http::node,
         http::cluster,
         http::promote,
-        http::follow
+        http::follow,
+        http::backup
     ),
     components(schemas(
         wire::CreateCollectionBody,

@@ -140,12 +140,21 @@ pub fn encode_image(image: &SnapshotImage) -> Vec<u8> {
 
 /// Decodes what [`encode_image`] made (received from a leader); `Corrupt` if it does not parse.
 pub fn decode_image(bytes: &[u8]) -> Result<SnapshotImage> {
+    decode_image_from(
+        bytes,
+        "snapshot received from the leader",
+        Path::new("(replication stream)"),
+    )
+}
+
+/// [`decode_image`] for bytes that came from `file`; errors name `what` and `file`.
+pub fn decode_image_from(bytes: &[u8], what: &'static str, file: &Path) -> Result<SnapshotImage> {
     let stream: StreamImage<'static> = postcard::from_bytes(bytes).map_err(|e| Error::Corrupt {
-        what: "snapshot received from the leader",
-        file: PathBuf::from("(replication stream)"),
+        what,
+        file: file.to_path_buf(),
         reason: e.to_string(),
     })?;
-    let path = PathBuf::from("(replication stream)");
+    let path = file.to_path_buf();
     let collections = stream
         .collections
         .into_iter()
@@ -181,15 +190,43 @@ fn collection_image(file: CollectionFile<'static>, path: &Path) -> Result<Collec
     })
 }
 
+/// `magic | crc32 u32 LE | body_len u64 LE | body`: the framing of every snapshot file (and
+/// of backup files, with their own magic).
+pub(crate) fn frame(magic: &[u8; 8], body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_BYTES + body.len());
+    out.extend_from_slice(magic);
+    out.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
+    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+/// The body of a [`frame`]d byte string, checked; the error says what is wrong.
+pub(crate) fn unframe<'a>(
+    magic: &[u8; 8],
+    bytes: &'a [u8],
+) -> std::result::Result<&'a [u8], String> {
+    if bytes.len() < HEADER_BYTES || &bytes[..8] != magic {
+        return Err("bad header".into());
+    }
+    let crc = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+    let len = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
+    let body = &bytes[HEADER_BYTES..];
+    if body.len() as u64 != len {
+        return Err(format!("body is {} bytes, header says {len}", body.len()));
+    }
+    if crc32fast::hash(body) != crc {
+        return Err("checksum mismatch".into());
+    }
+    Ok(body)
+}
+
 fn write_file<T: Serialize>(path: &Path, body: &T) -> Result<()> {
     let bytes = postcard::to_stdvec(body).expect("snapshot bodies always encode");
     let context = || format!("writing snapshot file {}", path.display());
     let file = File::create(path).map_err(|e| Error::io(context(), e))?;
     let mut out = BufWriter::new(file);
-    out.write_all(MAGIC)
-        .and_then(|()| out.write_all(&crc32fast::hash(&bytes).to_le_bytes()))
-        .and_then(|()| out.write_all(&(bytes.len() as u64).to_le_bytes()))
-        .and_then(|()| out.write_all(&bytes))
+    out.write_all(&frame(MAGIC, &bytes))
         .and_then(|()| out.flush())
         .map_err(|e| Error::io(context(), e))?;
     out.get_ref()
@@ -207,21 +244,7 @@ fn read_file<T: DeserializeOwned>(path: &Path) -> Result<T> {
     File::open(path)
         .and_then(|mut f| f.read_to_end(&mut bytes))
         .map_err(|e| Error::io(format!("reading snapshot file {}", path.display()), e))?;
-    if bytes.len() < HEADER_BYTES || &bytes[..8] != MAGIC {
-        return Err(corrupt("bad header".into()));
-    }
-    let crc = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
-    let len = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
-    let body = &bytes[HEADER_BYTES..];
-    if body.len() as u64 != len {
-        return Err(corrupt(format!(
-            "body is {} bytes, header says {len}",
-            body.len()
-        )));
-    }
-    if crc32fast::hash(body) != crc {
-        return Err(corrupt("checksum mismatch".into()));
-    }
+    let body = unframe(MAGIC, &bytes).map_err(corrupt)?;
     postcard::from_bytes(body).map_err(|e| corrupt(e.to_string()))
 }
 
