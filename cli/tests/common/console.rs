@@ -12,7 +12,8 @@ use super::{call, free_port, wait_for, Node, BIN};
 const WAIT: Duration = Duration::from_secs(30);
 
 pub struct Console {
-    child: Child,
+    /// `None` for a console some other process started (the demo's).
+    child: Option<Child>,
     pub port: u16,
 }
 
@@ -32,11 +33,19 @@ impl Console {
             .stderr(Stdio::from(std::fs::File::create(log).unwrap()))
             .spawn()
             .unwrap();
-        let console = Console { child, port };
+        let console = Console {
+            child: Some(child),
+            port,
+        };
         wait_for("the console to answer", WAIT, || {
             super::http().get(console.url("/livez")).send().is_ok()
         });
         console
+    }
+
+    /// A console already listening on `port`.
+    pub fn attach(port: u16) -> Console {
+        Console { child: None, port }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -104,7 +113,9 @@ impl Console {
 
 impl Drop for Console {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
