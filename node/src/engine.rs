@@ -15,6 +15,7 @@
 //! appended record also enters the live tail, and the acknowledged LSN (the newest record a
 //! client was told about, so the newest a follower may receive) is published on a watch.
 
+mod indexer;
 mod replica;
 pub use replica::StreamStart;
 
@@ -88,6 +89,8 @@ pub struct Engine {
     lineage: Mutex<Vec<(u64, Uuid)>>,
     /// Identity `(lsn, last_record_hash)` of the newest snapshot on disk.
     snapshot_identity: Mutex<(u64, u64)>,
+    /// Wakes the background HNSW indexers (engine/indexer.rs).
+    indexer: Arc<indexer::Indexer>,
 }
 
 impl Engine {
@@ -132,6 +135,7 @@ impl Engine {
             acked: tokio::sync::watch::Sender::new(0),
             snapshot_identity: Mutex::new((0, 0)),
             lineage: Mutex::new(Vec::new()),
+            indexer: Arc::default(),
         };
         let replay_from = match snapshot {
             Some(image) => {
@@ -151,6 +155,7 @@ impl Engine {
         report.clock = engine.clock.load(Ordering::SeqCst);
         let engine = Arc::new(engine);
         engine.start_snapshotter();
+        engine.start_indexers();
         for collection in engine.collections.read().values() {
             metrics::collection_changed(collection);
         }
@@ -258,6 +263,9 @@ impl Engine {
                 let count = points.len() as u64;
                 collection.apply_upsert(points, stamp);
                 metrics::collection_changed(&collection);
+                if collection.unindexed() > 0 {
+                    self.indexer.notify();
+                }
                 Ok(count)
             }
             Op::Delete { collection, ids } => {
@@ -609,9 +617,10 @@ impl Engine {
         Ok(image)
     }
 
-    /// Stops the snapshot thread; called on shutdown.
+    /// Stops the snapshot and indexer threads; called on shutdown.
     pub fn close(&self) {
         self.snapshot_requests.lock().take();
+        self.indexer.stop();
     }
 }
 

@@ -46,6 +46,10 @@ pub fn install() -> PrometheusHandle {
         "hyperspace_collection_state_hash52",
         "The collection's state hash shifted right by 12 bits, exact in a float."
     );
+    describe_gauge!(
+        "hyperspace_collection_unindexed_points",
+        "Points written but not yet in the HNSW graph (searched exactly until they are)."
+    );
     describe_gauge!("hyperspace_wal_last_lsn", "LSN of the newest WAL record.");
     describe_histogram!(
         "hyperspace_wal_fsync_duration_seconds",
@@ -109,12 +113,15 @@ pub fn collection_changed(collection: &Collection) {
     gauge!("hyperspace_collection_points", "collection" => name.clone()).set(count as f64);
     gauge!("hyperspace_collection_logical_clock", "collection" => name.clone())
         .set(logical_clock as f64);
-    gauge!("hyperspace_collection_state_hash52", "collection" => name)
+    gauge!("hyperspace_collection_state_hash52", "collection" => name.clone())
         .set((state_hash >> 12) as f64);
+    gauge!("hyperspace_collection_unindexed_points", "collection" => name)
+        .set(collection.unindexed() as f64);
 }
 
 pub fn collection_dropped(name: &str) {
     gauge!("hyperspace_collection_points", "collection" => name.to_string()).set(0.0);
+    gauge!("hyperspace_collection_unindexed_points", "collection" => name.to_string()).set(0.0);
 }
 
 pub fn wal_last_lsn(lsn: u64) {

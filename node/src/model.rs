@@ -28,6 +28,8 @@ pub struct CollectionInfo {
     pub count: u64,
     pub logical_clock: u64,
     pub index: &'static str,
+    /// Points not yet in the HNSW graph (searched exactly meanwhile).
+    pub unindexed: u64,
 }
 
 /// What an acknowledged write returns: its LSN and the Lamport stamp it carries.

@@ -201,6 +201,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 async fn run_phases(bench: &Bench, args: &BenchArgs) -> anyhow::Result<Figures> {
     let mut figures = Figures {
         ingest_points_per_s: phases::ingest(bench, args.batch_size).await?,
+        index_seconds: phases::wait_indexed(bench).await?,
         ..Figures::default()
     };
     let searched = phases::search(bench, args.queries).await?;

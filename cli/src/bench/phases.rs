@@ -74,6 +74,31 @@ pub(crate) async fn ingest(bench: &Bench, batch_size: u64) -> anyhow::Result<f64
     Ok(rate)
 }
 
+/// Waits until the node's background indexers have put every point into the HNSW graph
+/// (writes are acknowledged before that: pending points are searched exactly), so the search
+/// phases measure the graph; answers the seconds it took after the last acknowledgement.
+pub(crate) async fn wait_indexed(bench: &Bench) -> anyhow::Result<f64> {
+    let points = bench.data.vectors.len() as u64;
+    let mut client = bench.workers.pool[0].clone();
+    let started = Instant::now();
+    let bar = progress_bar("indexing", points);
+    loop {
+        let info = client
+            .get_collection(&bench.collection)
+            .await
+            .context("reading the collection's indexing progress")?;
+        bar.set_position(points.saturating_sub(info.unindexed));
+        if info.unindexed == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    println!("indexing: every point in the HNSW graph {seconds:.2} s after the last ack");
+    Ok(seconds)
+}
+
 /// Point `id` of the data set with its payload `{"cluster": k, "n": id}`.
 fn point(data: &Dataset, id: u64) -> Point {
     let mut payload = Map::new();

@@ -30,6 +30,8 @@ pub(crate) struct Lag {
 #[derive(Debug, Default)]
 pub(crate) struct Figures {
     pub ingest_points_per_s: f64,
+    /// Seconds from the last ingest acknowledgement until the HNSW graph held every point.
+    pub index_seconds: f64,
     pub search_qps: f64,
     pub search_p50_ms: f64,
     pub search_p99_ms: f64,
@@ -48,6 +50,7 @@ impl Figures {
     fn rows(&self) -> Vec<(&'static str, f64, &'static str)> {
         let mut rows = vec![
             ("ingest_points_per_s", self.ingest_points_per_s, "points/s"),
+            ("index_seconds", self.index_seconds, "s"),
             ("search_qps", self.search_qps, "queries/s"),
             ("search_p50_ms", self.search_p50_ms, "ms"),
             ("search_p99_ms", self.search_p99_ms, "ms"),

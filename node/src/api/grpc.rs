@@ -250,6 +250,7 @@ fn info_to_pb(info: CollectionInfo) -> pb::CollectionInfo {
         count: info.count,
         logical_clock: info.logical_clock,
         index: info.index.to_string(),
+        unindexed: info.unindexed,
     }
 }
 

@@ -132,6 +132,8 @@ pub struct CollectionJson {
     pub count: U64,
     pub logical_clock: U64,
     pub index: &'static str,
+    /// Points not yet in the HNSW graph; searched exactly until they are.
+    pub unindexed: U64,
 }
 
 impl From<crate::model::CollectionInfo> for CollectionJson {
@@ -143,6 +145,7 @@ impl From<crate::model::CollectionInfo> for CollectionJson {
             count: U64(info.count),
             logical_clock: U64(info.logical_clock),
             index: info.index,
+            unindexed: U64(info.unindexed),
         }
     }
 }

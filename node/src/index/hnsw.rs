@@ -19,9 +19,11 @@
 //! graph walk that produced them.
 //!
 //! # Concurrency
-//! - `graph: RwLock<usearch::Index>`: searches hold it shared. Writers are serialised by
-//!   `writer` and hold it shared only for a plain insert into a fresh slot and for `remove`
-//!   (soft delete), which usearch supports concurrently with searches. They take it exclusively
+//! - `graph: RwLock<usearch::Index>`: searches hold it shared. Writers decide under `writer`
+//!   and hold the graph shared for a plain insert into a fresh slot (several at once: the
+//!   slot is reserved under `writer`, the add runs after releasing it, which is how the
+//!   background indexer threads insert in parallel) and for `remove` (soft delete), which
+//!   usearch supports concurrently with searches. They take it exclusively
 //!   to grow capacity (usearch `reserve` must not race anything), to replace an existing id
 //!   (remove + add is then atomic for readers), and whenever the add may reuse a soft-deleted
 //!   slot (usearch would overwrite a vector that in-flight searches can still read).
@@ -63,16 +65,19 @@ pub struct HnswIndex {
     metric: Metric,
     dimension: usize,
     graph: RwLock<Index>,
-    /// Serialises upsert/remove; holds the count of soft-deleted slots usearch will reuse.
+    /// Serialises the decisions of upsert/remove; holds the count of soft-deleted slots
+    /// usearch will reuse and of fresh-slot adds running without it.
     writer: Mutex<WriterState>,
     members: RwLock<Members>,
     search_slots: Semaphore,
-    /// usearch thread slots: concurrent searches + one writer.
+    /// usearch thread slots: concurrent searches + concurrent adds + one exclusive writer.
     usearch_threads: usize,
 }
 
 struct WriterState {
     free_slots: usize,
+    /// Fresh-slot adds in flight (each reserved one slot of capacity).
+    inflight: usize,
 }
 
 #[derive(Default)]
@@ -129,7 +134,7 @@ impl HnswIndex {
             }));
         }
         let searches = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
-        let usearch_threads = searches + 1;
+        let usearch_threads = searches + super::indexer_threads() + 1;
         index
             .reserve_capacity_and_threads(INITIAL_CAPACITY, usearch_threads)
             .map_err(backend("reserve"))?;
@@ -137,7 +142,10 @@ impl HnswIndex {
             metric,
             dimension,
             graph: RwLock::new(index),
-            writer: Mutex::new(WriterState { free_slots: 0 }),
+            writer: Mutex::new(WriterState {
+                free_slots: 0,
+                inflight: 0,
+            }),
             members: RwLock::new(Members::default()),
             search_slots: Semaphore::new(searches),
             usearch_threads,
@@ -276,11 +284,24 @@ impl VectorIndex for HnswIndex {
             return Ok(());
         }
         let shared = self.graph.read();
-        let exclusive =
-            state.free_slots > 0 || shared.size() + 1 > shared.capacity() || shared.contains(id);
+        let exclusive = state.free_slots > 0
+            || shared.size() + state.inflight + 1 > shared.capacity()
+            || shared.contains(id);
         if !exclusive {
-            // Fresh slot: usearch links it only after its vector is in place.
-            return self.replace_in(&shared, &mut state, id, vector);
+            // Fresh slot, reserved through `inflight`: the add runs without the writer lock,
+            // so indexer threads insert concurrently (usearch links a slot only after its
+            // vector is in place). Callers never upsert one id from two threads at once.
+            state.inflight += 1;
+            drop(state);
+            let added = shared.add(id, vector).map_err(backend("add"));
+            if added.is_ok() {
+                self.members.write().ids.insert(id);
+            }
+            // The read guard goes before the writer lock: an exclusive writer holding the
+            // writer lock waits for read guards.
+            drop(shared);
+            self.writer.lock().inflight -= 1;
+            return added;
         }
         drop(shared);
         // Writers are serialised, so nothing changed between the check and this lock.

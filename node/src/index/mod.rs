@@ -165,6 +165,12 @@ pub const CONNECTIVITY: usize = 16;
 /// 20,000 × 64-d test set in ~2 s per metric (optimised usearch, one writer thread).
 pub const EF_CONSTRUCTION: usize = 128;
 
+/// Threads that insert pending points into HNSW graphs in the background (the engine's
+/// indexers; see `collection`): one per core, at most 8.
+pub fn indexer_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8))
+}
+
 /// Which index implementation backs a collection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IndexKind {

@@ -45,20 +45,22 @@ class CollectionRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
 class CollectionInfo(_message.Message):
-    __slots__ = ("name", "dimension", "metric", "count", "logical_clock", "index")
+    __slots__ = ("name", "dimension", "metric", "count", "logical_clock", "index", "unindexed")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DIMENSION_FIELD_NUMBER: _ClassVar[int]
     METRIC_FIELD_NUMBER: _ClassVar[int]
     COUNT_FIELD_NUMBER: _ClassVar[int]
     LOGICAL_CLOCK_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
+    UNINDEXED_FIELD_NUMBER: _ClassVar[int]
     name: str
     dimension: int
     metric: str
     count: int
     logical_clock: int
     index: str
-    def __init__(self, name: _Optional[str] = ..., dimension: _Optional[int] = ..., metric: _Optional[str] = ..., count: _Optional[int] = ..., logical_clock: _Optional[int] = ..., index: _Optional[str] = ...) -> None: ...
+    unindexed: int
+    def __init__(self, name: _Optional[str] = ..., dimension: _Optional[int] = ..., metric: _Optional[str] = ..., count: _Optional[int] = ..., logical_clock: _Optional[int] = ..., index: _Optional[str] = ..., unindexed: _Optional[int] = ...) -> None: ...
 
 class DropCollectionResponse(_message.Message):
     __slots__ = ("lsn", "logical_clock")
