@@ -443,7 +443,10 @@ mod tests {
                 score: score(c.spec.metric, q, &entry.vector),
             });
         }
-        top.into_sorted().into_iter().map(|h| (h.id, h.score)).collect()
+        top.into_sorted()
+            .into_iter()
+            .map(|h| (h.id, h.score))
+            .collect()
     }
 
     // Proves a point is searchable the moment it is applied: with the whole collection
@@ -475,7 +478,11 @@ mod tests {
             let got = c.search(&query(q.clone(), 10));
             found += got.iter().filter(|p| truth.contains(&p.id)).count();
         }
-        assert!(found as f64 / 400.0 >= 0.95, "recall {}", found as f64 / 400.0);
+        assert!(
+            found as f64 / 400.0 >= 0.95,
+            "recall {}",
+            found as f64 / 400.0
+        );
     }
 
     // Proves rewrites and deletes racing two indexer threads settle right: afterwards every

@@ -214,7 +214,7 @@ async fn run_phases(bench: &Bench, args: &BenchArgs) -> anyhow::Result<Figures> 
     let truth = data::ground_truth(Arc::clone(&bench.data)).await?;
     figures.recall_at_10 = phases::recall(bench, &truth).await?;
     if !args.ef.is_empty() {
-        figures.ef_sweep = phases::ef_sweep(bench, &args.ef, &truth).await?;
+        figures.ef_sweep = phases::ef_sweep(bench, &args.ef, &truth, args.batch_queries).await?;
     }
     (figures.digest_p50_ms, figures.digest_p99_ms) =
         phases::digest(bench, args.digest_calls).await?;

@@ -161,7 +161,35 @@ pub(crate) async fn search(bench: &Bench, queries: u64) -> anyhow::Result<Search
     Ok(searched)
 }
 
-/// `queries` searches sent as batch calls of `per_call`; answers queries per second.
+/// `queries` searches at `ef` sent as batch calls of `per_call`; answers queries per second
+/// and calls per second.
+async fn batches(
+    bench: &Bench,
+    queries: u64,
+    per_call: u64,
+    ef: Option<u32>,
+    bar: &ProgressBar,
+) -> anyhow::Result<(f64, f64)> {
+    let (collection, data) = (Arc::clone(&bench.collection), Arc::clone(&bench.data));
+    let calls = queries.div_ceil(per_call);
+    let driven = bench
+        .workers
+        .run(calls, bar, move |mut client: Client, n: u64| {
+            let (collection, data) = (Arc::clone(&collection), Arc::clone(&data));
+            async move {
+                let first = n * per_call;
+                let end = (first + per_call).min(queries);
+                let batch = (first..end).map(|q| query(data.query(q), ef)).collect();
+                client.search_batch(&collection, batch).await?;
+                done(end - first, ())
+            }
+        })
+        .await?;
+    Ok((driven.rate(queries), driven.rate(calls)))
+}
+
+/// The batch search phase: `queries` searches at the node's default ef in calls of
+/// `per_call`; answers queries per second.
 pub(crate) async fn batch_search(
     bench: &Bench,
     queries: u64,
@@ -169,28 +197,11 @@ pub(crate) async fn batch_search(
 ) -> anyhow::Result<f64> {
     let tasks = bench.workers.concurrency;
     println!("batch search: {queries} searches in calls of {per_call}, top {TOP_K}, {tasks} tasks");
-    let (collection, data) = (Arc::clone(&bench.collection), Arc::clone(&bench.data));
     let bar = progress_bar("batch search", queries);
-    let calls = queries.div_ceil(per_call);
-    let driven = bench
-        .workers
-        .run(calls, &bar, move |mut client: Client, n: u64| {
-            let (collection, data) = (Arc::clone(&collection), Arc::clone(&data));
-            async move {
-                let first = n * per_call;
-                let end = (first + per_call).min(queries);
-                let batch = (first..end).map(|q| query(data.query(q), None)).collect();
-                client.search_batch(&collection, batch).await?;
-                done(end - first, ())
-            }
-        })
+    let (rate, calls) = batches(bench, queries, per_call, None, &bar)
         .await
         .context("batch search")?;
-    let rate = driven.rate(queries);
-    println!(
-        "batch search: {rate:.0} queries/s ({:.0} calls/s)",
-        driven.rate(calls)
-    );
+    println!("batch search: {rate:.0} queries/s ({calls:.0} calls/s)");
     Ok(rate)
 }
 
@@ -238,16 +249,17 @@ pub(crate) async fn recall(bench: &Bench, truth: &Arc<Vec<Vec<u64>>>) -> anyhow:
     Ok(recall)
 }
 
-/// For each ef: recall@10 over the recall queries and single-search QPS over
-/// `EF_SWEEP_QUERIES` searches.
+/// For each ef: recall@10 over the recall queries, and single- and batch-search QPS over
+/// `EF_SWEEP_QUERIES` searches each (batches of `per_call`).
 pub(crate) async fn ef_sweep(
     bench: &Bench,
     efs: &[u32],
     truth: &Arc<Vec<Vec<u64>>>,
+    per_call: u64,
 ) -> anyhow::Result<Vec<EfPoint>> {
     println!(
         "ef sweep: ef {efs:?}: recall@{TOP_K} over {} queries, QPS over {EF_SWEEP_QUERIES} \
-         searches each",
+         searches each (single, then in batches of {per_call})",
         truth.len()
     );
     let mut sweep = Vec::with_capacity(efs.len());
@@ -259,14 +271,19 @@ pub(crate) async fn ef_sweep(
         let searched = searches(bench, EF_SWEEP_QUERIES, Some(ef), &bar)
             .await
             .context("ef sweep")?;
+        let (batch_search_qps, _) = batches(bench, EF_SWEEP_QUERIES, per_call, Some(ef), &bar)
+            .await
+            .context("ef sweep")?;
         println!(
-            "ef sweep: ef {ef}: recall@{TOP_K} {recall_at_10:.4}, {:.0} queries/s",
+            "ef sweep: ef {ef}: recall@{TOP_K} {recall_at_10:.4}, {:.0} queries/s single, \
+             {batch_search_qps:.0} batched",
             searched.qps
         );
         sweep.push(EfPoint {
             ef,
             recall_at_10,
             search_qps: searched.qps,
+            batch_search_qps,
         });
     }
     Ok(sweep)

@@ -18,6 +18,7 @@ pub(crate) struct EfPoint {
     pub ef: u32,
     pub recall_at_10: f64,
     pub search_qps: f64,
+    pub batch_search_qps: f64,
 }
 
 /// Replication lag percentiles, leader acknowledgement → follower applied.
@@ -102,11 +103,14 @@ pub(crate) fn print_table(figures: &Figures) {
     }
     if !figures.ef_sweep.is_empty() {
         println!();
-        println!("{:>6}  {:>12}  {:>12}", "ef", "recall_at_10", "search_qps");
+        println!(
+            "{:>6}  {:>12}  {:>12}  {:>16}",
+            "ef", "recall_at_10", "search_qps", "batch_search_qps"
+        );
         for point in &figures.ef_sweep {
             println!(
-                "{:>6}  {:>12.4}  {:>12.0}",
-                point.ef, point.recall_at_10, point.search_qps
+                "{:>6}  {:>12.4}  {:>12.0}  {:>16.0}",
+                point.ef, point.recall_at_10, point.search_qps, point.batch_search_qps
             );
         }
     }
