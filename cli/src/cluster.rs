@@ -142,6 +142,13 @@ impl NodeProcess {
 /// dies (Linux `PR_SET_PDEATHSIG`; the children are spawned from the main thread, whose
 /// exit is the process's).
 pub fn child_command() -> anyhow::Result<Command> {
+    // SAFETY: gettid(2) has no preconditions.
+    let main_thread = unsafe { libc::gettid() } == std::process::id() as libc::pid_t;
+    anyhow::ensure!(
+        main_thread,
+        "child processes must be spawned from the main thread: their parent-death signal \
+         follows the spawning thread"
+    );
     let exe = std::env::current_exe().context("locating this binary")?;
     let mut command = Command::new(exe);
     let parent = std::process::id() as libc::pid_t;

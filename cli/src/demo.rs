@@ -69,8 +69,19 @@ pub struct DemoArgs {
     points: u64,
 }
 
+/// The running cluster.
+struct Cluster {
+    nodes: Vec<NodeProcess>,
+    console: Stopper,
+    console_url: String,
+    leader: Client,
+}
+
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let stop = Arc::new(AtomicBool::new(false));
+    // Listen for Ctrl-C / SIGTERM from the first moment: an interrupted start-up drops what
+    // it started (children are killed on drop, a temporary directory is removed).
+    let shutdown = crate::shutdown_signal();
+    tokio::pin!(shutdown);
     let temporary = match &args.data_dir {
         Some(_) => None,
         None => Some(tempfile::tempdir().context("creating a temporary directory")?),
@@ -80,7 +91,37 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         (None, Some(tmp)) => tmp.path().to_path_buf(),
         (None, None) => unreachable!("one of the two is set"),
     };
-    std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+    let cluster = tokio::select! {
+        cluster = start(&args, &root, temporary.is_some()) => cluster?,
+        _ = &mut shutdown => {
+            println!("interrupted while starting: stopping");
+            return Ok(());
+        }
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let skip_bucket = args.scenario.map(|_| DRIFT_ID % 256);
+    let load = tokio::spawn(write_load(
+        cluster.leader.clone(),
+        args.points,
+        skip_bucket,
+        Arc::clone(&stop),
+    ));
+    if args.scenario == Some(Scenario::Drift) {
+        tokio::select! {
+            _ = tokio::time::sleep(DRIFT_AFTER) => {
+                corrupt(&cluster.nodes[1], &cluster.console_url).await?;
+            }
+            _ = &mut shutdown => return finish(stop, load, cluster, temporary).await,
+        }
+    }
+    (&mut shutdown).await;
+    finish(stop, load, cluster, temporary).await
+}
+
+/// Starts the nodes and the console (printing their addresses as soon as they answer) and
+/// loads the sample collection (kept as it is when `--data-dir` already holds it).
+async fn start(args: &DemoArgs, root: &Path, temporary: bool) -> anyhow::Result<Cluster> {
+    std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
     let ports = |i: u16| args.port_base.map(|p| (p + 2 * i, p + 2 * i + 1));
     let fault: Vec<String> = match args.scenario {
         Some(Scenario::Drift) => vec!["--enable-fault-injection".into()],
@@ -112,36 +153,40 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         Some(p) => p + 6,
         None => cluster::free_port()?,
     };
-    let console = start_console(&nodes, console_port, &root)?;
-    let console = Stopper(Some(console));
+    let console = Stopper(Some(start_console(&nodes, console_port, root)?));
     let console_url = format!("http://127.0.0.1:{console_port}/");
     wait_for_console(&console_url).await?;
     println!("console: {console_url}");
-    print_addresses(&nodes, &root, temporary.is_some());
+    print_addresses(&nodes, root, temporary);
 
-    leader
+    match leader
         .create_collection(COLLECTION, DIMENSION as u32, "cosine")
-        .await?;
-    load_sample(&leader, args.points).await?;
-    println!(
-        "loaded {} points into `{COLLECTION}`; a light write load keeps going (Ctrl-C stops)",
-        args.points
-    );
-    let skip_bucket = args.scenario.map(|_| DRIFT_ID % 256);
-    let load = tokio::spawn(write_load(
-        leader.clone(),
-        args.points,
-        skip_bucket,
-        Arc::clone(&stop),
-    ));
-    if args.scenario == Some(Scenario::Drift) {
-        tokio::select! {
-            _ = tokio::time::sleep(DRIFT_AFTER) => corrupt(&nodes[1], &console_url).await?,
-            _ = crate::shutdown_signal() => return finish(stop, load, console, nodes, temporary).await,
+        .await
+    {
+        Ok(_) => {
+            load_sample(&leader, args.points).await?;
+            println!(
+                "loaded {} points into `{COLLECTION}`; a light write load keeps going (Ctrl-C \
+                 stops)",
+                args.points
+            );
         }
+        Err(e) if e.code() == Some("already_exists") => {
+            let info = leader.get_collection(COLLECTION).await?;
+            println!(
+                "`{COLLECTION}` already holds {} points (from an earlier run in this \
+                 --data-dir): kept; a light write load keeps going (Ctrl-C stops)",
+                info.count
+            );
+        }
+        Err(e) => return Err(e).context("creating the sample collection"),
     }
-    crate::shutdown_signal().await;
-    finish(stop, load, console, nodes, temporary).await
+    Ok(Cluster {
+        nodes,
+        console,
+        console_url,
+        leader,
+    })
 }
 
 /// Stops everything in order (load, console, followers, leader) and removes a temporary
@@ -149,15 +194,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 async fn finish(
     stop: Arc<AtomicBool>,
     load: tokio::task::JoinHandle<()>,
-    mut console: Stopper,
-    mut nodes: Vec<NodeProcess>,
+    mut cluster: Cluster,
     temporary: Option<tempfile::TempDir>,
 ) -> anyhow::Result<()> {
     println!("stopping the console and the nodes");
     stop.store(true, Ordering::SeqCst);
     let _ = tokio::time::timeout(Duration::from_secs(2), load).await;
-    console.stop();
-    for node in nodes.iter_mut().rev() {
+    cluster.console.stop();
+    for node in cluster.nodes.iter_mut().rev() {
         node.terminate(STOP_GRACE);
     }
     drop(temporary);

@@ -62,28 +62,34 @@ fn a_backup_under_load_restores_to_exactly_its_lsn() {
     assert_eq!(created.0, 201, "{created:?}");
     let created_clock = created.1["logical_clock"].as_u64().unwrap();
 
-    // A write load that records the LSN and clock of every acknowledged write.
+    // Three writers (so writes are in flight at the cut) that record the LSN and clock of
+    // every acknowledged write.
     let ledger = Arc::new(Mutex::new(Ledger::new()));
     let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let (ledger, stop, url) = (
-            Arc::clone(&ledger),
-            Arc::clone(&stop),
-            format!("{}/api/collections/default/points", source.http()),
-        );
-        std::thread::spawn(move || {
-            let mut next = 0_u64;
-            while !stop.load(Ordering::SeqCst) {
-                let ids: Vec<u64> = (next..next + 5).collect();
-                next += 5;
-                let (status, ack) = call("PUT", &url, Some(&points(ids.iter().copied())));
-                assert_eq!(status, 200, "{ack}");
-                let lsn = ack["lsn"].as_u64().unwrap();
-                let clock = ack["logical_clock"].as_u64().unwrap();
-                ledger.lock().unwrap().insert(lsn, (clock, ids));
-            }
+    let writers: Vec<_> = (0..3_u64)
+        .map(|w| {
+            let (ledger, stop, url) = (
+                Arc::clone(&ledger),
+                Arc::clone(&stop),
+                format!("{}/api/collections/default/points", source.http()),
+            );
+            std::thread::spawn(move || {
+                let mut next = w * 1_000_000;
+                while !stop.load(Ordering::SeqCst) {
+                    let ids: Vec<u64> = (next..next + 5).collect();
+                    next += 5;
+                    let (status, ack) = call("PUT", &url, Some(&points(ids.iter().copied())));
+                    if status != 200 {
+                        stop.store(true, Ordering::SeqCst);
+                        panic!("a write failed: {status} {ack}");
+                    }
+                    let lsn = ack["lsn"].as_u64().unwrap();
+                    let clock = ack["logical_clock"].as_u64().unwrap();
+                    ledger.lock().unwrap().insert(lsn, (clock, ids));
+                }
+            })
         })
-    };
+        .collect();
     let written = || ledger.lock().unwrap().len();
     wait_for("writes before the backup", WAIT, || written() >= 100);
 
@@ -106,7 +112,9 @@ fn a_backup_under_load_restores_to_exactly_its_lsn() {
         written() >= before + 100
     });
     stop.store(true, Ordering::SeqCst);
-    writer.join().unwrap();
+    for writer in writers {
+        writer.join().expect("every write succeeded");
+    }
 
     // "... consistent at LSN X (clock C) -> FILE"
     let lsn: u64 = stdout

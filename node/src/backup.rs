@@ -10,9 +10,10 @@
 //! it can also seed a follower of the source (its history matches up to that LSN). It gets
 //! a node id of its own: it is a new replica, not the source.
 //!
-//! A restore writes through the same crash-safe path a follower uses to install its
-//! leader's snapshot (install marker → snapshot → WAL reset), so an interrupted restore is
-//! finished, not half applied, by the next start.
+//! A restore builds the directory beside its destination (`DIR.restoring`, through the same
+//! install path a follower uses for its leader's snapshot) and renames it into place when it
+//! is complete: a crash leaves no `DIR` or a complete one, never a half-restored one (a
+//! leftover `DIR.restoring` is removed by the next restore).
 
 use std::path::Path;
 
@@ -86,8 +87,15 @@ pub fn restore(data_dir: &Path, image: SnapshotImage) -> Result<BackupSummary> {
         ));
     }
     let summary = BackupSummary::of(&image);
+    let mut staging = data_dir.as_os_str().to_owned();
+    staging.push(".restoring");
+    let staging = std::path::PathBuf::from(staging);
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)
+            .map_err(|e| Error::io(format!("removing {}", staging.display()), e))?;
+    }
     let (engine, _) = Engine::open(EngineOptions {
-        data_dir: data_dir.to_path_buf(),
+        data_dir: staging.clone(),
         fsync: FsyncPolicy::Always,
         snapshot_records: crate::limits::SNAPSHOT_RECORDS_DEFAULT,
         // Installing a snapshot is a follower's operation; the role is not stored, so the
@@ -100,6 +108,18 @@ pub fn restore(data_dir: &Path, image: SnapshotImage) -> Result<BackupSummary> {
     })?;
     engine.install_snapshot(image)?;
     engine.close();
+    drop(engine);
+    if data_dir.exists() {
+        std::fs::remove_dir(data_dir)
+            .map_err(|e| Error::io(format!("replacing {}", data_dir.display()), e))?;
+    }
+    std::fs::rename(&staging, data_dir)
+        .map_err(|e| Error::io(format!("renaming {}", staging.display()), e))?;
+    let parent = match data_dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    crate::storage::datadir::sync_dir(parent)?;
     Ok(summary)
 }
 

@@ -37,6 +37,9 @@ struct Entry {
     vector: Vec<f32>,
     payload: Map<String, Value>,
     entry_hash: u64,
+    /// Bumped by every write of this id (even one with identical content): an indexer
+    /// settles an id only if no write happened since it claimed it.
+    version: u64,
 }
 
 struct State {
@@ -48,6 +51,8 @@ struct State {
     pending: BTreeSet<u64>,
     /// Pending ids an indexer thread is inserting right now.
     claimed: HashSet<u64>,
+    /// Source of `Entry::version`.
+    writes: u64,
     logical_clock: u64,
 }
 
@@ -75,6 +80,7 @@ impl Collection {
                 index,
                 pending: BTreeSet::new(),
                 claimed: HashSet::new(),
+                writes: 0,
                 logical_clock,
             }),
         }
@@ -99,7 +105,8 @@ impl Collection {
             } else {
                 state.pending.insert(point.id);
             }
-            let (id, entry) = entry_of(point);
+            state.writes += 1;
+            let (id, entry) = entry_of(point, state.writes);
             state.digest.insert(id, entry.entry_hash);
             if let Some(old) = state.points.insert(id, entry) {
                 state.digest.remove(id, old.entry_hash);
@@ -138,7 +145,8 @@ impl Collection {
             "a snapshot loads into an empty collection"
         );
         for point in points {
-            let (id, entry) = entry_of(point);
+            state.writes += 1;
+            let (id, entry) = entry_of(point, state.writes);
             state.digest.insert(id, entry.entry_hash);
             let previous = state.points.insert(id, entry);
             assert!(previous.is_none(), "snapshot holds id {id} twice");
@@ -159,14 +167,13 @@ impl Collection {
 
     /// Inserts up to `max` pending points into the graph; returns how many it inserted (0:
     /// nothing to do). Several threads may call it at once: each claims different ids. The
-    /// state lock is held only to claim and to settle, never during graph inserts.
+    /// state lock is held only to claim and to settle, never during graph inserts. A failed
+    /// insert (usearch out of memory) releases the claims and leaves the ids pending, still
+    /// searched exactly.
     pub fn index_pending(&self, max: usize) -> usize {
         let (index, work) = {
             let mut state = self.state.write();
             let state = &mut *state;
-            if state.pending.len() <= state.claimed.len() {
-                return 0;
-            }
             let work: Vec<(u64, Vec<f32>, u64)> = state
                 .pending
                 .iter()
@@ -174,31 +181,42 @@ impl Collection {
                 .take(max)
                 .map(|id| {
                     let entry = &state.points[id];
-                    (*id, entry.vector.clone(), entry.entry_hash)
+                    (*id, entry.vector.clone(), entry.version)
                 })
                 .collect();
+            if work.is_empty() {
+                return 0;
+            }
             state.claimed.extend(work.iter().map(|(id, _, _)| *id));
             (Arc::clone(&state.index), work)
         };
+        let mut failed = None;
         for (id, vector, _) in &work {
-            index
-                .upsert(*id, vector)
-                .expect("index accepts a stored vector");
+            if let Err(e) = index.upsert(*id, vector) {
+                failed = Some(e);
+                break;
+            }
         }
         let mut state = self.state.write();
-        let current = Arc::ptr_eq(&state.index, &index);
-        for (id, _, entry_hash) in &work {
+        let current = Arc::ptr_eq(&state.index, &index) && failed.is_none();
+        for (id, _, version) in &work {
             state.claimed.remove(id);
             if !current {
-                continue; // the index was replaced meanwhile; its own pending set rules
+                continue; // replaced meanwhile (its own pending set rules), or failed
             }
             match state.points.get(id) {
+                // Deleted meanwhile: the insert above put it back into the graph.
                 None => index.remove(*id).expect("index removes a known id"),
-                Some(entry) if entry.entry_hash == *entry_hash => {
+                Some(entry) if entry.version == *version => {
                     state.pending.remove(id);
                 }
-                Some(_) => {} // rewritten meanwhile: stays pending, indexed again later
+                Some(_) => {} // written again meanwhile: stays pending, indexed again later
             }
+        }
+        if let Some(e) = failed {
+            tracing::error!(collection = %self.spec.name, error = %e,
+                "HNSW insert failed; the points stay pending (searched exactly)");
+            return 0;
         }
         work.len()
     }
@@ -287,7 +305,10 @@ impl Collection {
                 .get(&id)
                 .is_some_and(|e| matches_filter(&e.payload, filter)),
         };
-        let mut hits: Vec<Hit> = if pending.is_empty() {
+        // While indexers work, the graph can briefly hold an id deleted after it was claimed:
+        // filter on liveness then, so it cannot take a place in the top k.
+        let settling = !state.claimed.is_empty();
+        let mut hits: Vec<Hit> = if pending.is_empty() && !settling {
             let keep = |id: u64| wanted(id);
             let filter: Option<&(dyn Fn(u64) -> bool + Sync)> = match &query.filter {
                 None => None,
@@ -297,7 +318,9 @@ impl Collection {
         } else {
             // The graph may hold stale vectors of pending ids: skip them there and score
             // every pending point exactly instead.
-            let keep = |id: u64| !pending.contains(&id) && wanted(id);
+            let keep = |id: u64| {
+                !pending.contains(&id) && (!settling || points.contains_key(&id)) && wanted(id)
+            };
             state.index.search(&query.vector, params, Some(&keep))
         }
         .expect("index searches a validated query");
@@ -345,12 +368,13 @@ fn after_bound(after: Option<u64>) -> (Bound<u64>, Bound<u64>) {
 }
 
 /// A point as stored, with its entry hash computed once.
-fn entry_of(point: Point) -> (u64, Entry) {
+fn entry_of(point: Point, version: u64) -> (u64, Entry) {
     let entry_hash = entry_hash(point.id, &point.vector, &point.payload);
     let entry = Entry {
         vector: point.vector,
         payload: point.payload,
         entry_hash,
+        version,
     };
     (point.id, entry)
 }
@@ -485,21 +509,28 @@ mod tests {
         );
     }
 
-    // Proves rewrites and deletes racing two indexer threads settle right: afterwards every
-    // live id is found by its current vector (not a stale one), and no deleted id is found.
+    // Proves rewrites, deletes and delete + identical re-inserts racing two indexer threads
+    // settle right: a concurrent searcher always gets a full top 10 (no deleted id takes a
+    // place), and afterwards every live id is found by its current vector (not a stale one)
+    // and no deleted id is left in the graph.
     #[test]
     fn rewrites_and_deletes_during_indexing_settle_to_the_current_data() {
+        use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
         let c = Arc::new(collection(Metric::L2, 8));
         let mut rng = Rng::new(9);
         let ids = 2_000_u64;
-        let batch: Vec<Point> = (0..ids).map(|id| point(id, rng.vector(8))).collect();
+        let mut current: BTreeMap<u64, Vec<f32>> = (0..ids).map(|id| (id, rng.vector(8))).collect();
+        let batch = current
+            .iter()
+            .map(|(id, v)| point(*id, v.clone()))
+            .collect();
         c.apply_upsert(batch, 2);
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let indexers: Vec<_> = (0..2)
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut threads: Vec<_> = (0..2)
             .map(|_| {
                 let (c, stop) = (Arc::clone(&c), Arc::clone(&stop));
                 std::thread::spawn(move || {
-                    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    while !stop.load(SeqCst) {
                         if c.index_pending(16) == 0 {
                             std::thread::yield_now();
                         }
@@ -507,33 +538,43 @@ mod tests {
                 })
             })
             .collect();
-        let mut deleted = BTreeSet::new();
-        for round in 0..200_u64 {
+        let (searcher, stop_search) = (Arc::clone(&c), Arc::clone(&stop));
+        threads.push(std::thread::spawn(move || {
+            let mut rng = Rng::new(11);
+            while !stop_search.load(SeqCst) {
+                let got = searcher.search(&query(rng.vector(8), 10));
+                assert_eq!(got.len(), 10, "a full top 10 while indexing");
+            }
+        }));
+        for round in 0..600_u64 {
             let id = rng.next_u64() % ids;
-            if round % 3 == 0 {
-                c.apply_delete(&[id], 3 + round);
-                deleted.insert(id);
-            } else {
-                c.apply_upsert(vec![point(id, rng.vector(8))], 3 + round);
-                deleted.remove(&id);
+            let stamp = 3 + round;
+            match round % 3 {
+                0 => {
+                    c.apply_delete(&[id], stamp);
+                    current.remove(&id);
+                }
+                1 => {
+                    // Delete, then write back exactly the same point.
+                    let vector = current.get(&id).cloned().unwrap_or_else(|| rng.vector(8));
+                    c.apply_delete(&[id], stamp);
+                    c.apply_upsert(vec![point(id, vector.clone())], stamp);
+                    current.insert(id, vector);
+                }
+                _ => {
+                    let vector = rng.vector(8);
+                    c.apply_upsert(vec![point(id, vector.clone())], stamp);
+                    current.insert(id, vector);
+                }
             }
         }
-        stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        for t in indexers {
+        stop.store(true, SeqCst);
+        for t in threads {
             t.join().unwrap();
         }
         while c.index_pending(64) > 0 {}
         assert_eq!(c.unindexed(), 0);
-        let live: Vec<(u64, Vec<f32>)> = {
-            let state = c.state.read();
-            state
-                .points
-                .iter()
-                .map(|(id, e)| (*id, e.vector.clone()))
-                .collect()
-        };
-        assert_eq!(live.len() as u64, ids - deleted.len() as u64);
-        for (id, vector) in &live {
+        for (id, vector) in &current {
             let mut q = query(vector.clone(), 1);
             q.ef = Some(256);
             let top = c.search(&q);
@@ -541,6 +582,11 @@ mod tests {
             assert_eq!(top[0].score, 0.0);
         }
         let state = c.state.read();
-        assert_eq!(state.index.len(), live.len(), "deleted ids left the graph");
+        assert_eq!(state.points.len(), current.len());
+        assert_eq!(
+            state.index.len(),
+            current.len(),
+            "deleted ids left the graph"
+        );
     }
 }

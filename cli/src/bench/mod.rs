@@ -62,9 +62,10 @@ pub struct BenchArgs {
     /// API key the target requires (sent as x-api-key).
     #[arg(long, env = "HYPERSPACE_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
-    /// Points to ingest (ids 0..N), kept in memory for the exact recall scan.
+    /// Points to ingest (ids 0..N), kept in memory for the exact recall scan; at least 1,000
+    /// (smaller collections stay on the exact flat index).
     #[arg(long, value_name = "N", default_value_t = 100_000,
-          value_parser = clap::value_parser!(u64).range(100..))]
+          value_parser = clap::value_parser!(u64).range(1_000..))]
     points: u64,
     /// Vector dimension.
     #[arg(long, value_name = "D", default_value_t = 64,
@@ -94,9 +95,10 @@ pub struct BenchArgs {
     /// Queries whose top 10 is checked against an exact scan (at most --points).
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
     recall_queries: u64,
-    /// Comma-separated ef values to sweep (recall@10 and search QPS at each), e.g. 16,32,64.
+    /// Comma-separated ef values to sweep (recall@10 and search QPS at each), e.g. 16,32,64;
+    /// each at least 10 (the top k).
     #[arg(long, value_name = "LIST", value_delimiter = ',',
-          value_parser = clap::value_parser!(u32).range(1..=EF_SEARCH_MAX as i64))]
+          value_parser = clap::value_parser!(u32).range(10..=EF_SEARCH_MAX as i64))]
     ef: Vec<u32>,
     /// Sequential GetDigest calls in the digest phase.
     #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..))]

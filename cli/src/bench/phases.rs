@@ -79,9 +79,11 @@ pub(crate) async fn ingest(bench: &Bench, batch_size: u64) -> anyhow::Result<f64
 /// phases measure the graph; answers the seconds it took after the last acknowledgement.
 pub(crate) async fn wait_indexed(bench: &Bench) -> anyhow::Result<f64> {
     let points = bench.data.vectors.len() as u64;
+    const STALL: std::time::Duration = std::time::Duration::from_secs(120);
     let mut client = bench.workers.pool[0].clone();
     let started = Instant::now();
     let bar = progress_bar("indexing", points);
+    let (mut last, mut moved) = (u64::MAX, Instant::now());
     loop {
         let info = client
             .get_collection(&bench.collection)
@@ -91,6 +93,14 @@ pub(crate) async fn wait_indexed(bench: &Bench) -> anyhow::Result<f64> {
         if info.unindexed == 0 {
             break;
         }
+        if info.unindexed < last {
+            (last, moved) = (info.unindexed, Instant::now());
+        }
+        anyhow::ensure!(
+            moved.elapsed() < STALL,
+            "indexing made no progress for {STALL:?} ({} points unindexed); see the node's log",
+            info.unindexed
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     bar.finish_and_clear();

@@ -141,6 +141,7 @@ pub(crate) fn to_json(args: &BenchArgs, figures: &Figures) -> Value {
             "collection": args.collection,
             "target": args.target,
             "seed": args.seed,
+            "lag_writes_per_s": super::lag::LAG_WRITES_PER_S,
         }),
     );
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -169,9 +169,10 @@ impl GrpcApi {
         finish(route, started, result)
     }
 
-    /// [`GrpcApi::call`] for a short read that never waits on I/O (one search, a digest, a
-    /// point): run on this worker, because handing it to the blocking pool and back costs
-    /// more than the call (two thread switches per request).
+    /// [`GrpcApi::call`] for a short CPU-bound read (an unfiltered search of an indexed
+    /// collection, a digest): run on this worker, because handing it to the blocking pool
+    /// and back costs more than the call (two thread switches per request). Only for calls
+    /// that take at most a few hundred microseconds and no lock held for long.
     fn call_inline<T>(
         &self,
         route: &'static str,
@@ -426,10 +427,24 @@ impl Hyperspace for GrpcApi {
         req: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::SearchResponse>, Status> {
         let pb::SearchRequest { collection, query } = req.into_inner();
-        self.call_inline("Search", move |e| {
+        let filter_free = query.as_ref().is_some_and(|q| q.filter_json.is_empty());
+        let name = collection.clone();
+        let search = move |e: &crate::engine::Engine| {
             let query = query_from_pb("query", query)?;
             e.search(&collection, &query).map(scored_to_pb)
-        })
+        };
+        // A plain graph search is short; a filter (exact fallback) or points still pending
+        // (exact scan) can take long, so those go to the blocking pool.
+        let short = filter_free
+            && self
+                .ctx
+                .engine()
+                .is_ok_and(|e| e.collection(&name).is_ok_and(|c| c.unindexed() == 0));
+        if short {
+            self.call_inline("Search", search)
+        } else {
+            self.call("Search", search).await
+        }
     }
 
     async fn search_batch(

@@ -1,5 +1,5 @@
 //! Background HNSW indexing (the other half of `collection`'s deferred inserts): one thread
-//! per core takes chunks of pending points from any collection that has some and inserts
+//! per core (at most 8) takes chunks of pending points from any collection that has some and inserts
 //! them into its graph. Writes only mark points pending and wake the threads, so ingest is
 //! bounded by the WAL rather than by graph construction; the `unindexed` count (collection
 //! info, `hyperspace_collection_unindexed_points`) says how far behind the graphs are.
@@ -80,11 +80,21 @@ fn run(engine: Weak<Engine>, signal: Arc<Indexer>) {
             return;
         };
         let mut inserted = 0;
-        for collection in collections.values() {
+        for (name, collection) in &collections {
             let n = collection.index_pending(INDEX_CHUNK);
-            if n > 0 {
+            if n == 0 {
+                continue;
+            }
+            inserted += n;
+            // Not for a collection dropped or replaced meanwhile: its gauges are gone.
+            let current = engine.upgrade().is_some_and(|e| {
+                e.collections
+                    .read()
+                    .get(name)
+                    .is_some_and(|c| Arc::ptr_eq(c, collection))
+            });
+            if current {
                 metrics::collection_changed(collection);
-                inserted += n;
             }
         }
         if inserted == 0 && !signal.wait(seen) {

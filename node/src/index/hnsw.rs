@@ -26,11 +26,14 @@
 //!   usearch supports concurrently with searches. They take it exclusively
 //!   to grow capacity (usearch `reserve` must not race anything), to replace an existing id
 //!   (remove + add is then atomic for readers), and whenever the add may reuse a soft-deleted
-//!   slot (usearch would overwrite a vector that in-flight searches can still read).
+//!   slot (usearch would overwrite a vector that in-flight searches can still read). A remove
+//!   while fresh-slot adds are in flight also takes it exclusively: usearch gives a freed slot
+//!   to the next add, which must not be one already running.
 //! - usearch needs one reserved thread slot per concurrent operation, or it fails the call.
 //!   `search_slots` (a counting semaphore) caps concurrent searches at the number of CPUs, and
-//!   usearch reserves that many slots plus one for the single writer, so no call can fail for
-//!   lack of a slot; extra searches wait.
+//!   usearch reserves that many slots plus one per indexer thread (the only concurrent
+//!   adders) plus one exclusive writer, so no call can fail for lack of a slot; extra
+//!   searches wait.
 //! - Capacity starts at [`INITIAL_CAPACITY`] and doubles when full.
 //!
 //! # Filters and completeness
@@ -325,8 +328,14 @@ impl VectorIndex for HnswIndex {
             return Ok(());
         }
         // Soft delete: the slot keeps its vector until a later add reuses it (exclusively).
-        let graph = self.graph.read();
-        state.free_slots += graph.remove(id).map_err(backend("remove"))?;
+        // usearch hands a freed slot to the next add, so while fresh-slot adds run without
+        // the writer lock the remove waits for them (holding `writer` keeps new ones out).
+        let removed = if state.inflight > 0 {
+            self.graph.write().remove(id)
+        } else {
+            self.graph.read().remove(id)
+        };
+        state.free_slots += removed.map_err(backend("remove"))?;
         self.members.write().ids.remove(&id);
         Ok(())
     }
