@@ -11,9 +11,9 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use common::load::points;
+use common::load::{create_default, points};
 use common::{call, recompute_digest, wait_for, Node, BIN};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Every acknowledged write: LSN → (collection clock after it, the ids it wrote).
 type Ledger = BTreeMap<u64, (u64, Vec<u64>)>;
@@ -53,14 +53,9 @@ fn digest(base: &str) -> Value {
 fn a_backup_under_load_restores_to_exactly_its_lsn() {
     let dir = tempfile::tempdir().unwrap();
     let source = Node::start(&dir.path().join("source"), &[]);
-    let body = json!({"name": "default", "dimension": 4, "metric": "l2"});
-    let created = call(
-        "POST",
-        &format!("{}/api/collections", source.http()),
-        Some(&body),
-    );
-    assert_eq!(created.0, 201, "{created:?}");
-    let created_clock = created.1["logical_clock"].as_u64().unwrap();
+    let created_clock = create_default(&source.http())["logical_clock"]
+        .as_u64()
+        .unwrap();
 
     // Three writers (so writes are in flight at the cut) that record the LSN and clock of
     // every acknowledged write.

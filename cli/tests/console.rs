@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::console::Console;
-use common::load::Writer;
+use common::load::{create_default, Writer};
 use common::proxy::Proxy;
 use common::{call, wait_for, Node};
 use serde_json::json;
@@ -47,16 +47,7 @@ fn console_tells_lag_from_drift_with_real_processes() {
     let mut f1 = follower("f1", &leader.grpc());
     let proxy = Proxy::start(leader.grpc_port);
     let f2 = follower("f2", &proxy.url());
-    let body = json!({"name": "default", "dimension": 4, "metric": "l2"});
-    assert_eq!(
-        call(
-            "POST",
-            &format!("{}/api/collections", leader.http()),
-            Some(&body)
-        )
-        .0,
-        201
-    );
+    create_default(&leader.http());
     let console = Console::start(&[&f1, &f2, &leader], &dir.path().join("console.log"));
 
     // In sync under no load: every verdict IN_SYNC, 256 cells, none drift.

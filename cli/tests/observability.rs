@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::console::Console;
-use common::load::Writer;
+use common::load::{create_default, Writer};
 use common::prom::{self, Prometheus};
 use common::proxy::Proxy;
 use common::{call, wait_for, Node};
@@ -293,13 +293,7 @@ fn dashboards_and_alerts_work_against_a_real_prometheus() {
         "--enable-fault-injection",
     ];
     let follower = Node::start(&dir.path().join("follower"), &follower_args);
-    let body = json!({"name": "default", "dimension": 4, "metric": "l2"});
-    let created = call(
-        "POST",
-        &format!("{}/api/collections", leader.http()),
-        Some(&body),
-    );
-    assert_eq!(created.0, 201, "{created:?}");
+    create_default(&leader.http());
     let console = Console::start(&[&follower, &leader], &dir.path().join("console.log"));
 
     // Traffic of every kind the dashboards chart: writes, searches, a client error.

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::load::{points, Writer};
+use common::load::{create_default, points, Writer};
 use common::proxy::Proxy;
 use common::{call, recompute_digest, wait_for, Node, BIN};
 use serde_json::{json, Value};
@@ -33,13 +33,7 @@ fn start_follower(dir: &Path, leader: &str, extra: &[&str]) -> Node {
 }
 
 fn create(node: &Node) {
-    let body = json!({"name": "default", "dimension": 4, "metric": "l2"});
-    let (status, answer) = call(
-        "POST",
-        &format!("{}/api/collections", node.http()),
-        Some(&body),
-    );
-    assert_eq!(status, 201, "{answer}");
+    create_default(&node.http());
 }
 
 fn upsert(node: &Node, ids: impl Iterator<Item = u64>) -> (u16, Value) {

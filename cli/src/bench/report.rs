@@ -84,18 +84,11 @@ pub(crate) fn print_table(figures: &Figures) {
         .into_iter()
         .map(|(key, value, unit)| (key, shown(value), unit))
         .collect();
-    let key_width = rows
-        .iter()
-        .map(|r| r.0.len())
-        .max()
-        .unwrap_or(0)
-        .max("figure".len());
-    let value_width = rows
-        .iter()
-        .map(|r| r.1.len())
-        .max()
-        .unwrap_or(0)
-        .max("value".len());
+    let width = |header: &str, cell: fn(&(&str, String, &str)) -> usize| {
+        rows.iter().map(cell).max().unwrap_or(0).max(header.len())
+    };
+    let key_width = width("figure", |r| r.0.len());
+    let value_width = width("value", |r| r.1.len());
     println!();
     println!("{:<key_width$}  {:>value_width$}  unit", "figure", "value");
     for (key, value, unit) in &rows {

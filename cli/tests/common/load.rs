@@ -9,6 +9,15 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+/// Creates the collection `default` (4 dimensions, l2: what [`points`] writes) on the node
+/// at `base` (its REST URL); returns the answer (its `logical_clock` is the creation stamp).
+pub fn create_default(base: &str) -> Value {
+    let body = json!({"name": "default", "dimension": 4, "metric": "l2"});
+    let (status, answer) = super::call("POST", &format!("{base}/api/collections"), Some(&body));
+    assert_eq!(status, 201, "{answer}");
+    answer
+}
+
 /// `{"points":[…]}` for `ids`: distinct 4-dimensional vectors with a payload.
 pub fn points(ids: impl Iterator<Item = u64>) -> Value {
     let points: Vec<Value> = ids
