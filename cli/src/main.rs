@@ -105,6 +105,10 @@ struct ConsoleArgs {
     /// Time between poll rounds, e.g. 2s or 500ms.
     #[arg(long, env = "HYPERSPACE_CONSOLE_INTERVAL", default_value = "2s", value_parser = parse_interval)]
     interval: std::time::Duration,
+    /// Token an operator types to run admin actions (Repair) when the console listens
+    /// beyond loopback; without it those actions are offered on loopback only.
+    #[arg(long, env = "HYPERSPACE_CONSOLE_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
 }
 
 fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
@@ -192,9 +196,26 @@ struct NodeArgs {
     #[arg(long, env = "HYPERSPACE_LIVE_TAIL_BYTES", hide = true,
           default_value_t = hyperspace_node::limits::LIVE_TAIL_BYTES_MAX)]
     live_tail_bytes: usize,
+    /// Client writes between two digest checkpoints of each collection (leader; 0: only by
+    /// time). Followers verify each checkpoint at the same LSN.
+    #[arg(long, env = "HYPERSPACE_CHECKPOINT_RECORDS",
+          default_value_t = hyperspace_node::limits::CHECKPOINT_RECORDS_DEFAULT)]
+    checkpoint_records: u64,
+    /// Longest time between two checkpoints, also when idle (leader), e.g. 5s or 500ms.
+    #[arg(long, env = "HYPERSPACE_CHECKPOINT_INTERVAL", default_value = "5s", value_parser = parse_interval)]
+    checkpoint_interval: std::time::Duration,
+    /// `repair`: followers verify checkpoints and drifted buckets are repaired from the
+    /// leader; `detect`: verify and report only; `off`: no checkpoints are written or verified.
+    #[arg(long, env = "HYPERSPACE_ANTI_ENTROPY", default_value = "repair", value_parser = parse_anti_entropy)]
+    anti_entropy: hyperspace_node::antientropy::Mode,
     /// Enables /api/debug/* routes that break things on purpose. Never in production.
     #[arg(long, env = "HYPERSPACE_ENABLE_FAULT_INJECTION")]
     enable_fault_injection: bool,
+}
+
+fn parse_anti_entropy(text: &str) -> Result<hyperspace_node::antientropy::Mode, String> {
+    hyperspace_node::antientropy::Mode::parse(text)
+        .ok_or_else(|| format!("expected repair, detect or off, got {text:?}"))
 }
 
 fn parse_fsync(text: &str) -> Result<FsyncPolicy, String> {
@@ -248,6 +269,7 @@ fn main() -> anyhow::Result<()> {
                 listen: args.listen,
                 api_key: args.api_key,
                 interval: args.interval,
+                admin_token: args.admin_token,
             };
             runtime
                 .block_on(hyperspace_console::web::run(options, shutdown_signal()))
@@ -302,6 +324,9 @@ async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
         snapshot_records: args.snapshot_records,
         fault_injection: args.enable_fault_injection,
         cors_origins: args.cors_origin,
+        anti_entropy: args.anti_entropy,
+        checkpoint_records: args.checkpoint_records,
+        checkpoint_interval: args.checkpoint_interval,
     };
     hyperspace_node::server::run(options, shutdown_signal())
         .await

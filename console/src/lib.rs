@@ -6,13 +6,16 @@
 //! - `poller`: one round over gRPC, followers first and the leader last, with timeouts.
 //! - `history`: the last rounds, bounded, for the charts.
 //! - `metrics`: the console's Prometheus series (DESIGN.md §6), set from each `RoundView`.
-//!
-//! Work in progress (issue 5): the web pages (askama), `hyperspace console` and its
-//! integration test come next; this crate is not wired into the binary yet.
+//! - `antientropy`: what the pages show of checkpoints and repairs (from node info).
+//! - `pages` and `web`: the server-rendered pages and the HTTP server.
+//! - `repair`: the Repair action (a POST form with an anti-forgery token) that asks the
+//!   leader to repair drifted buckets.
 
+pub mod antientropy;
 pub mod history;
 pub mod metrics;
 pub mod model;
 pub mod pages;
 pub mod poller;
+pub mod repair;
 pub mod web;

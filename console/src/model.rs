@@ -58,6 +58,16 @@ pub enum NodeRole {
     Follower,
 }
 
+/// A node's latest checkpoint verification of one collection (anti-entropy): at `lsn` it
+/// compared its buckets with the leader's at the same log position, which is exact even
+/// while it lags.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckSample {
+    pub lsn: u64,
+    /// Buckets that differed from the leader's at that LSN.
+    pub drifted: Vec<usize>,
+}
+
 /// What one reachable node answered in a round.
 #[derive(Debug, Clone)]
 pub struct NodeSample {
@@ -65,6 +75,8 @@ pub struct NodeSample {
     pub addr: String,
     pub role: NodeRole,
     pub collections: BTreeMap<String, DigestSample>,
+    /// Its latest checkpoint verification per collection (followers only).
+    pub checks: BTreeMap<String, CheckSample>,
 }
 
 /// One node's answer in a round: its sample, or why it could not be read.
@@ -152,6 +164,8 @@ pub struct NodeCollectionView {
     pub drifted_buckets: u32,
     /// Every bucket that differs from the leader's, whatever the verdict (lag shows here).
     pub differing_buckets: Vec<usize>,
+    /// The node's latest checkpoint verification ("verified at LSN X").
+    pub verified: Option<CheckSample>,
 }
 
 /// One node's point count in one bucket; `None` when the node lacks the collection.
@@ -170,6 +184,8 @@ pub struct Cell {
     pub counts: Vec<NodeBucketCount>,
     /// Reachable nodes whose bucket differs from the leader's, in poll order.
     pub differs_on: Vec<String>,
+    /// Nodes whose latest checkpoint found this bucket drifted (exact even while lagging).
+    pub checkpoint_drift_on: Vec<String>,
 }
 
 /// One collection across the cluster.
@@ -278,6 +294,7 @@ struct Reading<'a> {
     sample: &'a NodeSample,
     digest: Option<&'a DigestSample>,
     verdict: Option<Verdict>,
+    check: Option<&'a CheckSample>,
 }
 
 fn collection_view(round: &Round, leader: Option<&NodeSample>, name: &str) -> CollectionView {
@@ -298,6 +315,7 @@ fn collection_view(round: &Round, leader: Option<&NodeSample>, name: &str) -> Co
             sample,
             digest,
             verdict,
+            check: sample.checks.get(name),
         };
         nodes.push(reachable_view(&reading, reference));
         readings.push(reading);
@@ -351,6 +369,7 @@ fn reachable_view(reading: &Reading<'_>, reference: Option<&DigestSample>) -> No
         count: reading.digest.map(|digest| digest.count),
         drifted_buckets,
         differing_buckets,
+        verified: reading.check.cloned(),
     }
 }
 
@@ -379,8 +398,9 @@ fn differing_buckets(reference: Option<&DigestSample>, digest: &DigestSample) ->
     (0..BUCKETS).filter(differs).collect()
 }
 
-/// §7 colour: red if a node at equal clock (or a DIVERGED one) differs, amber if only lagging
-/// nodes differ, grey if all agree on an empty bucket, green otherwise. MISSING and down nodes
+/// §7 colour: red if a node at equal clock (or a DIVERGED one) differs, or if a node's latest
+/// checkpoint found the bucket drifted (exact at its LSN, even while it lags); amber if only
+/// lagging nodes differ, grey if all agree on an empty bucket, green otherwise. MISSING and down nodes
 /// have no digest here, so they never colour a cell.
 fn cell(bucket: usize, reference: Option<&DigestSample>, readings: &[Reading<'_>]) -> Cell {
     let expected = reference_bucket(reference, bucket);
@@ -391,7 +411,12 @@ fn cell(bucket: usize, reference: Option<&DigestSample>, readings: &[Reading<'_>
     };
     let differing: Vec<&Reading<'_>> = readings.iter().filter(differs).collect();
     let lagging = |reading: &&Reading<'_>| reading.verdict == Some(Verdict::Lagging);
-    let state = if !differing.iter().all(lagging) {
+    let checkpoint_drift_on: Vec<String> = readings
+        .iter()
+        .filter(|r| r.check.is_some_and(|c| c.drifted.contains(&bucket)))
+        .map(|r| r.sample.node_id.clone())
+        .collect();
+    let state = if !differing.iter().all(lagging) || !checkpoint_drift_on.is_empty() {
         CellState::Drift
     } else if !differing.is_empty() {
         CellState::Lag
@@ -412,6 +437,7 @@ fn cell(bucket: usize, reference: Option<&DigestSample>, readings: &[Reading<'_>
         state,
         counts: counts.collect(),
         differs_on: differs_on.collect(),
+        checkpoint_drift_on,
     }
 }
 
@@ -467,6 +493,7 @@ mod tests {
             addr,
             role,
             collections,
+            checks: BTreeMap::new(),
         })
     }
 
@@ -506,6 +533,27 @@ mod tests {
         drifted: u32,
         drift: &'static [usize],
         lag: &'static [usize],
+    }
+
+    // Proves a bucket a checkpoint found drifted is red even while its node lags (where the
+    // live digests alone only show amber), and the node's view says where it was verified.
+    #[test]
+    fn checkpoint_drift_is_red_on_a_lagging_node() {
+        let mut lagging = node("f", Follower, Some(digest(3, &BASE[..2])));
+        if let NodePoll::Up(sample) = &mut lagging {
+            let check = CheckSample {
+                lsn: 40,
+                drifted: vec![9],
+            };
+            sample.checks.insert(COLLECTION.to_string(), check);
+        }
+        let view = view_of(vec![lagging, node("l", Leader, Some(digest(5, &BASE)))]);
+        assert_eq!(buckets_in(&view, CellState::Drift), vec![9]);
+        assert_eq!(buckets_in(&view, CellState::Lag), vec![3]);
+        let f = view.node_view(COLLECTION, "f").unwrap();
+        assert_eq!(f.verdict, Some(Verdict::Lagging));
+        assert_eq!(f.verified.as_ref().map(|c| c.lsn), Some(40));
+        assert_eq!(cells(&view)[9].checkpoint_drift_on, vec!["f".to_string()]);
     }
 
     #[test]

@@ -8,8 +8,10 @@ use askama::Template;
 use hyperspace_sdk::NodeInfo;
 use serde_json::{json, Value};
 
+use crate::antientropy::{clock_time, job_rows, outvoted_text, verified_text, JobRow};
 use crate::history::History;
 use crate::model::{CellState, NodePoll, Verdict};
+use crate::repair::{Actions, RepairForm};
 use crate::web::{unix_ms, ConsoleOptions, Latest};
 
 pub fn short(node_id: &str) -> String {
@@ -217,6 +219,8 @@ pub struct NodeRow {
     pub clock_lag: String,
     pub count: String,
     pub drifted: u32,
+    pub verified: String,
+    pub verified_class: &'static str,
 }
 
 #[derive(Template)]
@@ -227,10 +231,22 @@ pub struct CollectionPage {
     pub leader_problem: Option<String>,
     pub cells: Vec<CellView>,
     pub nodes: Vec<NodeRow>,
+    /// Buckets shown red, as the Repair forms name them ("3,9").
+    pub drifted: Vec<usize>,
+    pub drifted_csv: String,
+    pub repair: Option<RepairForm>,
+    pub repair_off: Option<&'static str>,
+    pub outvoted: Option<String>,
+    pub jobs: Vec<JobRow>,
 }
 
 impl CollectionPage {
-    pub fn new(options: &ConsoleOptions, latest: Option<&Latest>, name: &str) -> Option<Self> {
+    pub fn new(
+        options: &ConsoleOptions,
+        latest: Option<&Latest>,
+        name: &str,
+        repair: Option<RepairForm>,
+    ) -> Option<Self> {
         let latest = latest?;
         let view = latest.view.collection(name)?;
         let cells = view
@@ -270,7 +286,10 @@ impl CollectionPage {
             .iter()
             .map(|n| {
                 let (verdict, class) = verdict_text(n.verdict, n.clock_lag);
+                let (verified, verified_class) = verified_text(n.verified.as_ref());
                 NodeRow {
+                    verified,
+                    verified_class,
                     node: format!(
                         "{} {}",
                         n.node_id.as_deref().map(short).unwrap_or_default(),
@@ -284,12 +303,29 @@ impl CollectionPage {
                 }
             })
             .collect();
+        let drifted: Vec<usize> = view
+            .cells
+            .iter()
+            .filter(|c| c.state == CellState::Drift)
+            .map(|c| c.bucket)
+            .collect();
+        let drifted_csv = drifted
+            .iter()
+            .map(|b| b.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
         Some(CollectionPage {
             refresh_secs: options.interval.as_secs().clamp(2, 30),
             name: name.to_string(),
             leader_problem: latest.view.leader_problem.clone(),
             cells,
             nodes,
+            drifted,
+            drifted_csv,
+            repair_off: crate::repair::allowed(options).err(),
+            repair,
+            outvoted: outvoted_text(&latest.infos, name),
+            jobs: job_rows(&latest.infos, Some(name)),
         })
     }
 }
@@ -309,6 +345,8 @@ pub struct BucketPage {
     pub nodes: Vec<String>,
     pub rows: Vec<BucketRow>,
     pub errors: Vec<(String, String)>,
+    /// Set by the caller when the console offers Repair.
+    pub repair: Option<RepairForm>,
 }
 
 type Listing = (String, String, Result<Vec<(u64, u64)>, String>);
@@ -381,6 +419,7 @@ impl BucketPage {
             nodes,
             rows,
             errors,
+            repair: None,
         }
     }
 }
@@ -402,6 +441,10 @@ pub struct Chart {
 pub struct HistoryPage {
     pub rounds: usize,
     pub charts: Vec<Chart>,
+    /// The leader's repair jobs, newest first (automatic and asked).
+    pub jobs: Vec<JobRow>,
+    /// Repairs asked through this console: (time, collection, buckets, outcome).
+    pub actions: Vec<(String, String, String, String)>,
 }
 
 const CHART_WIDTH: f64 = 600.0;
@@ -411,7 +454,7 @@ const PALETTE: [&str; 6] = [
 ];
 
 impl HistoryPage {
-    pub fn new(history: &History) -> HistoryPage {
+    pub fn new(history: &History, infos: &[Option<NodeInfo>], asked: &Actions) -> HistoryPage {
         let series = history.series();
         let lag = chart(
             history,
@@ -422,9 +465,23 @@ impl HistoryPage {
         let drift = chart(history, &series, "drifted buckets", |p| {
             Some(p.drifted_buckets as f64)
         });
+        let actions = asked
+            .iter()
+            .map(|a| {
+                let buckets: Vec<String> = a.buckets.iter().map(|b| b.to_string()).collect();
+                let outcome = match &a.outcome {
+                    Ok(job) => format!("✓ leader job #{job}"),
+                    Err(e) => format!("✕ {e}"),
+                };
+                let at = clock_time(unix_ms(a.at));
+                (at, a.collection.clone(), buckets.join(", "), outcome)
+            })
+            .collect();
         HistoryPage {
             rounds: history.len(),
             charts: vec![lag, drift],
+            jobs: job_rows(infos, None),
+            actions,
         }
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures::future::join_all;
 use hyperspace_sdk::{Client, NodeInfo};
 
-use crate::model::{DigestSample, NodePoll, NodeRole, NodeSample, Round, BUCKETS};
+use crate::model::{CheckSample, DigestSample, NodePoll, NodeRole, NodeSample, Round, BUCKETS};
 
 /// The nodes to poll and how.
 pub struct Poller {
@@ -118,6 +118,7 @@ impl Poller {
                 let id = id.as_ref().expect("filtered on Ok");
                 let client = clients[i].clone().expect("identity needed a client");
                 let (node_id, role) = (id.node_id.clone(), id.role.clone());
+                let checks = checks_of(&id.info);
                 let url = self.targets[i].url.clone();
                 async move {
                     let sampled = digests(client, timeout).await;
@@ -127,6 +128,7 @@ impl Poller {
                             addr: url,
                             role,
                             collections,
+                            checks,
                         }),
                         Err(error) => NodePoll::Down {
                             addr: url,
@@ -175,6 +177,23 @@ impl Poller {
             infos,
         }
     }
+}
+
+/// A node's latest checkpoint verification per collection, from its node info.
+fn checks_of(info: &NodeInfo) -> BTreeMap<String, CheckSample> {
+    info.checks
+        .iter()
+        .map(|c| {
+            let drifted = c.drifted_buckets.iter().map(|b| *b as usize).collect();
+            (
+                c.collection.clone(),
+                CheckSample {
+                    lsn: c.lsn,
+                    drifted,
+                },
+            )
+        })
+        .collect()
 }
 
 /// Every collection's digest on one node.

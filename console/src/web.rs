@@ -11,7 +11,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use hyperspace_sdk::{Client, NodeInfo};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -30,6 +30,8 @@ pub struct ConsoleOptions {
     pub listen: SocketAddr,
     pub api_key: Option<String>,
     pub interval: Duration,
+    /// Required in the Repair form when listening beyond loopback (`--admin-token`).
+    pub admin_token: Option<String>,
 }
 
 /// The latest round, evaluated.
@@ -44,6 +46,8 @@ pub struct Latest {
 pub struct Shared {
     pub latest: Option<Latest>,
     pub history: History,
+    /// Repairs asked through this console, for `/history`.
+    pub actions: crate::repair::Actions,
 }
 
 #[derive(Clone)]
@@ -51,6 +55,8 @@ pub struct App {
     pub state: Arc<RwLock<Shared>>,
     pub options: Arc<ConsoleOptions>,
     metrics: PrometheusHandle,
+    /// The anti-forgery token of the Repair forms (crate::repair).
+    pub token: Arc<str>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,10 +86,16 @@ pub async fn run(
         state: Arc::new(RwLock::new(Shared {
             latest: None,
             history: History::default(),
+            actions: Default::default(),
         })),
         options: Arc::new(options.clone()),
         metrics,
+        token: crate::repair::new_token().into(),
     };
+    match crate::repair::allowed(&options) {
+        Ok(()) => tracing::info!("the Repair action is offered on drifted buckets"),
+        Err(why) => tracing::info!("{why}"),
+    }
     tokio::spawn(poll_loop(app.clone()));
     tracing::info!(listen = %options.listen, nodes = ?options.nodes, "console serving");
     axum::serve(listener, router(app))
@@ -93,7 +105,7 @@ pub async fn run(
 }
 
 /// Timeout of each call to a node: a slow node cannot hold a round longer than this.
-fn call_timeout(interval: Duration) -> Duration {
+pub fn call_timeout(interval: Duration) -> Duration {
     interval.clamp(Duration::from_millis(200), Duration::from_secs(2))
 }
 
@@ -131,6 +143,7 @@ pub fn router(app: App) -> Router {
         .route("/", get(overview))
         .route("/collections/{name}", get(collection))
         .route("/collections/{name}/buckets/{bucket}", get(bucket))
+        .route("/collections/{name}/repair", post(crate::repair::submit))
         .route("/history", get(history))
         .route("/api/status", get(status))
         .route("/metrics", get(metrics))
@@ -162,7 +175,8 @@ async fn overview(State(app): State<App>) -> Response {
 
 async fn collection(State(app): State<App>, Path(name): Path<String>) -> Response {
     let state = app.state.read().await;
-    match CollectionPage::new(&app.options, state.latest.as_ref(), &name) {
+    let repair = crate::repair::form(&app);
+    match CollectionPage::new(&app.options, state.latest.as_ref(), &name, repair) {
         Some(page) => render(page),
         None => (
             StatusCode::NOT_FOUND,
@@ -214,12 +228,15 @@ async fn bucket(State(app): State<App>, Path((name, bucket)): Path<(String, Stri
         .as_ref()
         .and_then(|l| l.view.leader.as_ref())
         .map(|l| l.node_id.clone());
-    render(BucketPage::new(&name, b as usize, leader, listings))
+    let mut page = BucketPage::new(&name, b as usize, leader, listings);
+    page.repair = crate::repair::form(&app);
+    render(page)
 }
 
 async fn history(State(app): State<App>) -> Response {
     let state = app.state.read().await;
-    render(HistoryPage::new(&state.history))
+    let infos = state.latest.as_ref().map_or(&[][..], |l| &l.infos[..]);
+    render(HistoryPage::new(&state.history, infos, &state.actions))
 }
 
 async fn status(State(app): State<App>) -> Response {

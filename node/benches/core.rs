@@ -220,6 +220,8 @@ fn batch_search(c: &mut Criterion) {
         snapshot_records: u64::MAX,
         role: hyperspace_node::RoleState::Leader,
         live_tail_bytes: hyperspace_node::limits::LIVE_TAIL_BYTES_MAX,
+        anti_entropy: Default::default(),
+        checkpoint_records: 0,
     })
     .unwrap();
     engine

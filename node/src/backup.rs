@@ -105,6 +105,8 @@ pub fn restore(data_dir: &Path, image: SnapshotImage) -> Result<BackupSummary> {
             leader: None,
         },
         live_tail_bytes: 1 << 20,
+        anti_entropy: Default::default(),
+        checkpoint_records: 0,
     })?;
     engine.install_snapshot(image)?;
     engine.close();
@@ -135,6 +137,8 @@ mod tests {
             snapshot_records: 1_000_000,
             role: RoleState::Leader,
             live_tail_bytes: 1 << 20,
+            anti_entropy: Default::default(),
+            checkpoint_records: 0,
         };
         Engine::open(options).unwrap().0
     }

@@ -33,6 +33,8 @@ use crate::limits::FLAT_INDEX_POINTS_MAX;
 use crate::model::{CollectionInfo, CollectionSpec, Point, ScoredPoint, ScrollPage, SearchQuery};
 use crate::storage::record::StoredPoint;
 
+mod repair;
+
 struct Entry {
     vector: Vec<f32>,
     payload: Map<String, Value>,
@@ -59,6 +61,45 @@ struct State {
 pub struct Collection {
     spec: CollectionSpec,
     state: RwLock<State>,
+}
+
+impl State {
+    /// Stores a point, replacing any previous one of its id (digest follows).
+    fn put(&mut self, point: Point) {
+        if self.index.kind() == IndexKind::Flat {
+            self.index
+                .upsert(point.id, &point.vector)
+                .expect("index accepts a validated vector");
+        } else {
+            self.pending.insert(point.id);
+        }
+        self.writes += 1;
+        let (id, entry) = entry_of(point, self.writes);
+        self.digest.insert(id, entry.entry_hash);
+        if let Some(old) = self.points.insert(id, entry) {
+            self.digest.remove(id, old.entry_hash);
+        }
+    }
+
+    /// Removes a point; whether it was live.
+    fn take(&mut self, id: u64) -> bool {
+        let Some(old) = self.points.remove(&id) else {
+            return false;
+        };
+        self.digest.remove(id, old.entry_hash);
+        self.index.remove(id).expect("index removes a known id");
+        self.pending.remove(&id);
+        true
+    }
+
+    /// Moves a flat collection that outgrew `FLAT_INDEX_POINTS_MAX` to HNSW (for good).
+    fn grow_index(&mut self, spec: &CollectionSpec) {
+        if self.index.kind() == IndexKind::Flat && self.points.len() > FLAT_INDEX_POINTS_MAX {
+            self.index = index_for(spec, IndexKind::Hnsw);
+            self.pending = self.points.keys().copied().collect();
+            self.claimed.clear();
+        }
+    }
 }
 
 fn index_for(spec: &CollectionSpec, kind: IndexKind) -> Arc<dyn VectorIndex> {
@@ -94,44 +135,17 @@ impl Collection {
     /// On HNSW the graph insert is deferred (see the module docs).
     pub fn apply_upsert(&self, points: Vec<Point>, stamp: u64) {
         let mut state = self.state.write();
-        let state = &mut *state;
-        let flat = state.index.kind() == IndexKind::Flat;
         for point in points {
-            if flat {
-                state
-                    .index
-                    .upsert(point.id, &point.vector)
-                    .expect("index accepts a validated vector");
-            } else {
-                state.pending.insert(point.id);
-            }
-            state.writes += 1;
-            let (id, entry) = entry_of(point, state.writes);
-            state.digest.insert(id, entry.entry_hash);
-            if let Some(old) = state.points.insert(id, entry) {
-                state.digest.remove(id, old.entry_hash);
-            }
+            state.put(point);
         }
-        if flat && state.points.len() > FLAT_INDEX_POINTS_MAX {
-            state.index = index_for(&self.spec, IndexKind::Hnsw);
-            state.pending = state.points.keys().copied().collect();
-            state.claimed.clear();
-        }
+        state.grow_index(&self.spec);
         state.logical_clock = state.logical_clock.max(stamp);
     }
 
     /// Applies a delete stamped `stamp`; returns how many of `ids` were live.
     pub fn apply_delete(&self, ids: &[u64], stamp: u64) -> u64 {
         let mut state = self.state.write();
-        let mut deleted = 0;
-        for id in ids {
-            if let Some(old) = state.points.remove(id) {
-                state.digest.remove(*id, old.entry_hash);
-                state.index.remove(*id).expect("index removes a known id");
-                state.pending.remove(id);
-                deleted += 1;
-            }
-        }
+        let deleted = ids.iter().filter(|id| state.take(**id)).count() as u64;
         state.logical_clock = state.logical_clock.max(stamp);
         deleted
     }

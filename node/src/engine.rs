@@ -15,8 +15,10 @@
 //! appended record also enters the live tail, and the acknowledged LSN (the newest record a
 //! client was told about, so the newest a follower may receive) is published on a watch.
 
+mod antientropy;
 mod indexer;
 mod replica;
+pub use antientropy::RepairWritten;
 pub use replica::StreamStart;
 
 use std::collections::BTreeMap;
@@ -52,6 +54,10 @@ pub struct EngineOptions {
     pub role: RoleState,
     /// Bytes of newest records kept in memory for replication (`LIVE_TAIL_BYTES_MAX`).
     pub live_tail_bytes: usize,
+    /// What this node does with checkpoints (`--anti-entropy`).
+    pub anti_entropy: crate::antientropy::Mode,
+    /// Client writes between automatic checkpoints (0: only by time and on demand).
+    pub checkpoint_records: u64,
 }
 
 /// What recovery found, for the start-up log.
@@ -91,6 +97,8 @@ pub struct Engine {
     snapshot_identity: Mutex<(u64, u64)>,
     /// Wakes the background HNSW indexers (engine/indexer.rs).
     indexer: Arc<indexer::Indexer>,
+    /// Checkpoint triggers and this follower's verification results (engine/antientropy.rs).
+    checks: antientropy::Checks,
 }
 
 impl Engine {
@@ -136,6 +144,7 @@ impl Engine {
             snapshot_identity: Mutex::new((0, 0)),
             lineage: Mutex::new(Vec::new()),
             indexer: Arc::default(),
+            checks: antientropy::Checks::new(options.anti_entropy, options.checkpoint_records),
         };
         let replay_from = match snapshot {
             Some(image) => {
@@ -204,6 +213,7 @@ impl Engine {
                 })?;
             collection.load(points, logical_clock);
             metrics::collection_changed(&collection);
+            metrics::antientropy_register(&collection.spec().name);
             collections.insert(collection.spec().name.clone(), Arc::new(collection));
         }
         Ok(image.lsn + 1)
@@ -248,6 +258,7 @@ impl Engine {
                 }
                 let collection = Arc::new(Collection::new(spec.clone(), stamp));
                 metrics::collection_changed(&collection);
+                metrics::antientropy_register(&spec.name);
                 collections.insert(spec.name, collection);
                 Ok(0)
             }
@@ -274,6 +285,9 @@ impl Engine {
                 metrics::collection_changed(&collection);
                 Ok(deleted)
             }
+            // Verified by a follower as it applies it (`apply_replicated`); no data change.
+            Op::Checkpoint { .. } => Ok(0),
+            Op::RepairBucket(chunk) => Ok(self.apply_repair(chunk)),
         }
     }
 
@@ -320,15 +334,19 @@ impl Engine {
         Ok(())
     }
 
-    /// The leader's write path (see the module doc).
-    fn write(&self, check: impl FnOnce(&Self) -> Result<()>, op: Op) -> Result<WriteAck> {
+    /// The leader's write path (see the module doc). `build` runs under the write lock: it
+    /// checks what the operation depends on and returns it. Client writes take a Lamport
+    /// stamp; anti-entropy records take an LSN only and leave the clock alone.
+    fn write(&self, build: impl FnOnce(&Self) -> Result<Op>) -> Result<WriteAck> {
         let guard = self.write_lock.lock();
         self.ensure_leader()?;
         if self.wal.is_poisoned() {
             return Err(unavailable());
         }
-        check(self)?;
-        let stamp = self.clock.load(Ordering::SeqCst) + 1;
+        let op = build(self)?;
+        let stamped = op.is_stamped();
+        let clock = self.clock.load(Ordering::SeqCst);
+        let stamp = if stamped { clock + 1 } else { 0 };
         let body = record::encode(stamp, self.data.node_id(), &op);
         if body.len() > FRAME_BODY_BYTES_MAX {
             // Payload numbers can grow when re-serialized (1e15 → 1000000000000000.0), so a body
@@ -344,67 +362,72 @@ impl Engine {
             tracing::error!(error = %e, "WAL append failed; writes are stopped");
             unavailable()
         })?;
-        self.clock.store(stamp, Ordering::SeqCst);
+        if stamped {
+            self.clock.store(stamp, Ordering::SeqCst);
+        }
         self.appended(lsn, self.data.node_id(), body);
         let count = self.apply_appended(lsn, op, stamp)?;
         drop(guard);
         self.make_durable(lsn)?;
         self.after_write(1);
+        if stamped {
+            self.checks.count_write();
+        }
         Ok(WriteAck {
             count,
             lsn,
-            logical_clock: stamp,
+            logical_clock: if stamped { stamp } else { clock },
         })
     }
 
     pub fn create_collection(&self, spec: CollectionSpec) -> Result<WriteAck> {
         self.ensure_leader()?;
         validate::collection_spec(&spec)?;
-        let name = spec.name.clone();
         self.write(
-            |engine| match engine.collections.read().contains_key(&name) {
-                true => Err(Error::CollectionExists { collection: name }),
-                false => Ok(()),
+            |engine| match engine.collections.read().contains_key(&spec.name) {
+                true => Err(Error::CollectionExists {
+                    collection: spec.name,
+                }),
+                false => Ok(Op::CreateCollection(spec)),
             },
-            Op::CreateCollection(spec),
         )
     }
 
     pub fn drop_collection(&self, name: &str) -> Result<WriteAck> {
         self.ensure_leader()?;
         validate::collection_name(name)?;
-        self.write(
-            |engine| engine.collection(name).map(drop),
-            Op::DropCollection {
+        self.write(|engine| {
+            engine.collection(name)?;
+            Ok(Op::DropCollection {
                 name: name.to_string(),
-            },
-        )
+            })
+        })
     }
 
     pub fn upsert(&self, collection: &str, points: Vec<Point>) -> Result<WriteAck> {
         self.ensure_leader()?;
         let spec = self.collection(collection)?.spec().clone();
         validate::points(&spec, &points)?;
-        self.write(
-            |engine| same_spec(engine, &spec),
-            Op::Upsert {
+        self.write(|engine| {
+            same_spec(engine, &spec)?;
+            Ok(Op::Upsert {
                 collection: collection.to_string(),
                 points,
-            },
-        )
+            })
+        })
     }
 
     pub fn delete(&self, collection: &str, ids: Vec<u64>) -> Result<WriteAck> {
         self.ensure_leader()?;
         let spec = self.collection(collection)?.spec().clone();
         validate::ids(&ids)?;
-        self.write(
-            |engine| same_spec(engine, &spec),
-            Op::Delete {
+        self.write(|engine| {
+            same_spec(engine, &spec)?;
+            Ok(Op::Delete {
                 collection: collection.to_string(),
                 ids,
-            },
-        )
+            })
+        })
     }
 
     /// A live collection, or `CollectionNotFound` (names are validated first).

@@ -17,6 +17,7 @@
 //! - `server`: binds listeners, recovers, serves, drains.
 //! - `synth`: deterministic clustered vectors for benchmarks and tests.
 
+pub mod antientropy;
 pub mod api;
 pub mod backup;
 pub mod collection;

@@ -65,7 +65,25 @@ pub const REPLICATION_LIVE_WINDOW_MS: u64 = 3_000;
 /// Reconnect backoff of a follower: doubles from the minimum to the maximum.
 pub const RECONNECT_BACKOFF_MIN_MS: u64 = 100;
 pub const RECONNECT_BACKOFF_MAX_MS: u64 = 5_000;
+/// Client writes between two automatic checkpoints of each collection (`--checkpoint-records`).
+pub const CHECKPOINT_RECORDS_DEFAULT: u64 = 1_000;
+/// Longest time between two checkpoints, also when idle (`--checkpoint-interval`).
+pub const CHECKPOINT_INTERVAL_DEFAULT_MS: u64 = 5_000;
+/// Points in one repair record; a larger bucket is repaired in several chunks.
+pub const REPAIR_CHUNK_POINTS_MAX: usize = 1_000;
+/// Bytes of points in one repair record (one larger point still goes alone).
+pub const REPAIR_CHUNK_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// Rate of points written into repair records, so repair never starves the live stream.
+pub const REPAIR_POINTS_PER_SECOND_MAX: u64 = 50_000;
+/// How long the leader waits for every connected follower's report of a checkpoint before
+/// deciding with the reports it has.
+pub const ANTIENTROPY_DECISION_WAIT_MS: u64 = 3_000;
+/// How often the leader's repair worker looks for decisions when nothing wakes it.
+pub const ANTIENTROPY_TICK_MS: u64 = 250;
+/// Repair jobs the leader remembers for the API and the console's history.
+pub const REPAIR_JOBS_KEPT: usize = 50;
 
+const _: () = assert!(REPAIR_CHUNK_BYTES_MAX <= REPLICATION_BATCH_BYTES_MAX);
 const _: () = assert!(REPLICATION_HEARTBEAT_MS < REPLICATION_LIVE_WINDOW_MS);
 const _: () = assert!(REPLICATION_LIVE_WINDOW_MS < REPLICATION_PEER_TIMEOUT_MS);
 const _: () = assert!(REPLICATION_BATCH_BYTES_MAX <= LIVE_TAIL_BYTES_MAX);

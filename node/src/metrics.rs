@@ -75,6 +75,7 @@ pub fn install() -> PrometheusHandle {
         "hyperspace_replication_follower_connected",
         "On the leader: 1 while a follower's replication stream is up."
     );
+    describe_antientropy();
     histogram!("hyperspace_wal_fsync_duration_seconds").record(0.0);
     gauge!("hyperspace_wal_last_lsn").set(0.0);
     gauge!("hyperspace_replication_applied_lsn").set(0.0);
@@ -144,4 +145,99 @@ pub fn request(api: &'static str, route: &'static str, code: &'static str, took:
         .increment(1);
     histogram!("hyperspace_request_duration_seconds", "api" => api, "route" => route)
         .record(took.as_secs_f64());
+}
+
+fn describe_antientropy() {
+    describe_counter!(
+        "hyperspace_antientropy_checks_total",
+        "On a follower: checkpoint records verified, by result (ok or drift)."
+    );
+    describe_gauge!(
+        "hyperspace_antientropy_drifted_buckets",
+        "On a follower: buckets that differed from the leader's at the last checkpoint."
+    );
+    describe_counter!(
+        "hyperspace_antientropy_repaired_points_total",
+        "Points changed on this node by applying bucket repair records."
+    );
+    describe_gauge!(
+        "hyperspace_antientropy_last_verified_lsn",
+        "On a follower: LSN of the last checkpoint record verified."
+    );
+    describe_counter!(
+        "hyperspace_antientropy_repair_requests_total",
+        "On a follower: drifted buckets it asked the leader to repair."
+    );
+    describe_counter!(
+        "hyperspace_antientropy_repair_points_sent_total",
+        "On the leader: points written into bucket repair records."
+    );
+    describe_gauge!(
+        "hyperspace_antientropy_repair_buckets_pending",
+        "On the leader: buckets queued for repair and not yet written."
+    );
+    describe_gauge!(
+        "hyperspace_antientropy_leader_outvoted",
+        "On the leader: followers agreeing with each other against the leader at the last \
+         checkpoint (automatic repair is suspended while above 0)."
+    );
+}
+
+/// Registers a collection's anti-entropy series at 0.
+pub fn antientropy_register(collection: &str) {
+    let c = || collection.to_string();
+    for result in ["ok", "drift"] {
+        counter!("hyperspace_antientropy_checks_total", "collection" => c(), "result" => result)
+            .increment(0);
+    }
+    for name in [
+        "hyperspace_antientropy_repaired_points_total",
+        "hyperspace_antientropy_repair_requests_total",
+        "hyperspace_antientropy_repair_points_sent_total",
+    ] {
+        counter!(name, "collection" => c()).increment(0);
+    }
+    for name in [
+        "hyperspace_antientropy_drifted_buckets",
+        "hyperspace_antientropy_last_verified_lsn",
+        "hyperspace_antientropy_repair_buckets_pending",
+        "hyperspace_antientropy_leader_outvoted",
+    ] {
+        gauge!(name, "collection" => c()).increment(0.0);
+    }
+}
+
+/// A checkpoint verified on this follower.
+pub fn checkpoint_verified(collection: &str, lsn: u64, drifted: usize) {
+    let result = if drifted == 0 { "ok" } else { "drift" };
+    let c = || collection.to_string();
+    counter!("hyperspace_antientropy_checks_total", "collection" => c(), "result" => result)
+        .increment(1);
+    gauge!("hyperspace_antientropy_drifted_buckets", "collection" => c()).set(drifted as f64);
+    gauge!("hyperspace_antientropy_last_verified_lsn", "collection" => c()).set(lsn as f64);
+}
+
+pub fn repaired_points(collection: &str, points: u64) {
+    counter!("hyperspace_antientropy_repaired_points_total", "collection" => collection.to_string())
+        .increment(points);
+}
+
+pub fn repair_requested(collection: &str, buckets: u64) {
+    counter!("hyperspace_antientropy_repair_requests_total", "collection" => collection.to_string())
+        .increment(buckets);
+}
+
+pub fn repair_points_sent(collection: &str, points: u64) {
+    counter!("hyperspace_antientropy_repair_points_sent_total", "collection" => collection.to_string())
+        .increment(points);
+}
+
+pub fn repair_buckets_pending(collection: &str, buckets: u64) {
+    gauge!("hyperspace_antientropy_repair_buckets_pending", "collection" => collection.to_string())
+        .set(buckets as f64);
+}
+
+pub fn leader_outvoted(collection: &str, followers: u64) {
+    gauge!("hyperspace_antientropy_leader_outvoted", "collection" => collection.to_string())
+        .set(followers as f64);
 }

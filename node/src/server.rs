@@ -11,6 +11,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
+use crate::antientropy;
 use crate::api::auth::ApiKey;
 use crate::api::{grpc, http, Advertised, NodeContext};
 use crate::engine::{Engine, EngineOptions};
@@ -45,6 +46,10 @@ pub struct NodeOptions {
     /// Bytes of newest records kept in memory for replication (tests shrink it to force
     /// followers onto the WAL-reading path).
     pub live_tail_bytes: usize,
+    /// `--anti-entropy`, `--checkpoint-records`, `--checkpoint-interval`.
+    pub anti_entropy: crate::antientropy::Mode,
+    pub checkpoint_records: u64,
+    pub checkpoint_interval: std::time::Duration,
 }
 
 /// Accepted gRPC connections with Nagle's algorithm off: replication and unary answers are
@@ -163,6 +168,8 @@ pub async fn run(
         snapshot_records: options.snapshot_records,
         role: options.role.clone(),
         live_tail_bytes: options.live_tail_bytes,
+        anti_entropy: options.anti_entropy,
+        checkpoint_records: options.checkpoint_records,
     };
     let (engine, report) = tokio::task::spawn_blocking(move || Engine::open(engine_options))
         .await
@@ -182,8 +189,18 @@ pub async fn run(
     ctx.set_engine(Arc::clone(&engine));
     tokio::spawn(follower::run(
         Arc::clone(&engine),
-        replication,
+        Arc::clone(&replication),
         ctx.me(),
+        stop_rx.clone(),
+    ));
+    tokio::spawn(antientropy::tasks::checkpointer(
+        Arc::clone(&engine),
+        options.checkpoint_interval,
+        stop_rx.clone(),
+    ));
+    tokio::spawn(antientropy::tasks::repair_worker(
+        Arc::clone(&engine),
+        replication,
         stop_rx.clone(),
     ));
 

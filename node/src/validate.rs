@@ -221,6 +221,20 @@ pub fn bucket(bucket: u64) -> Result<usize> {
     }
 }
 
+/// The buckets of a repair request: at least one, each 0..=255 (duplicates collapse).
+pub fn repair_buckets(buckets: &[u32]) -> Result<std::collections::BTreeSet<u32>> {
+    if buckets.is_empty() {
+        return Err(Error::invalid(
+            "buckets",
+            "name at least one bucket (0 to 255)",
+        ));
+    }
+    buckets
+        .iter()
+        .map(|b| bucket(u64::from(*b)).map(|b| b as u32))
+        .collect()
+}
+
 /// Echoes user input in errors without letting a huge string flood a log or response.
 fn truncate(s: &str) -> String {
     s.chars().take(80).collect()

@@ -17,6 +17,8 @@ fn open(dir: &Path) -> Arc<Engine> {
         snapshot_records: u64::MAX,
         role: hyperspace_node::RoleState::Leader,
         live_tail_bytes: hyperspace_node::limits::LIVE_TAIL_BYTES_MAX,
+        anti_entropy: Default::default(),
+        checkpoint_records: 0,
     })
     .expect("engine opens")
     .0

@@ -14,6 +14,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::{Code, Request, Response, Status};
 
 use super::{ClusterView, NodeContext};
+use crate::antientropy::RepairJob;
 use crate::error::{Error, ErrorCode, LeaderAddress};
 use crate::limits::REQUEST_BODY_BYTES_MAX;
 use crate::model::{CollectionInfo, CollectionSpec, Point, ScoredPoint, SearchQuery, WriteAck};
@@ -133,6 +134,8 @@ const ROUTES: &[&str] = &[
     "Promote",
     "Follow",
     "Replicate",
+    "Checkpoint",
+    "Repair",
 ];
 
 #[derive(Clone)]
@@ -512,6 +515,36 @@ impl Hyperspace for GrpcApi {
         self.admin("Follow", self.ctx.follow(&leader)).await
     }
 
+    async fn checkpoint(
+        &self,
+        req: Request<pb::CheckpointRequest>,
+    ) -> Result<Response<pb::CheckpointResponse>, Status> {
+        let pb::CheckpointRequest { collection } = req.into_inner();
+        let started = Instant::now();
+        let collection = (!collection.is_empty()).then_some(collection);
+        let result = self.ctx.checkpoint(collection).await.map(|taken| {
+            let checkpoints = taken
+                .into_iter()
+                .map(|(collection, lsn)| pb::CheckpointTaken { collection, lsn })
+                .collect();
+            pb::CheckpointResponse { checkpoints }
+        });
+        finish("Checkpoint", started, result)
+    }
+
+    async fn repair(
+        &self,
+        req: Request<pb::RepairRequest>,
+    ) -> Result<Response<pb::RepairJob>, Status> {
+        let pb::RepairRequest {
+            collection,
+            buckets,
+        } = req.into_inner();
+        let started = Instant::now();
+        let result = self.ctx.repair(&collection, &buckets).map(repair_job_pb);
+        finish("Repair", started, result)
+    }
+
     type ReplicateStream = crate::replication::leader::Outbound;
 
     async fn replicate(
@@ -578,6 +611,21 @@ fn address_pb(address: LeaderAddress) -> pb::NodeAddress {
     }
 }
 
+fn repair_job_pb(job: RepairJob) -> pb::RepairJob {
+    pb::RepairJob {
+        id: job.id,
+        collection: job.collection,
+        reason: job.reason.to_string(),
+        buckets: job.buckets,
+        buckets_done: job.buckets_done,
+        points_sent: job.points_sent,
+        started_unix_ms: job.started_unix_ms,
+        finished_unix_ms: job.finished_unix_ms,
+        error: job.error.unwrap_or_default(),
+        last_lsn: job.last_lsn,
+    }
+}
+
 fn node_info(ctx: &NodeContext, view: ClusterView) -> pb::NodeInfo {
     let ClusterView {
         status,
@@ -586,7 +634,11 @@ fn node_info(ctx: &NodeContext, view: ClusterView) -> pb::NodeInfo {
         following,
         connected,
         replication_error,
+        anti_entropy,
     } = view;
+    let checks_pb = |checks: Vec<crate::antientropy::CheckResult>| {
+        checks.iter().map(pb::CheckResult::from).collect::<Vec<_>>()
+    };
     pb::NodeInfo {
         node_id: status.node_id,
         role: status.role.as_str().to_string(),
@@ -599,6 +651,7 @@ fn node_info(ctx: &NodeContext, view: ClusterView) -> pb::NodeInfo {
         followers: followers
             .into_iter()
             .map(|(f, lag_records)| pb::FollowerInfo {
+                checks: checks_pb(anti_entropy.follower_checks(&f.node_id)),
                 node_id: f.node_id,
                 http_addr: f.http_addr,
                 grpc_addr: f.grpc_addr,
@@ -610,5 +663,25 @@ fn node_info(ctx: &NodeContext, view: ClusterView) -> pb::NodeInfo {
         following: following.unwrap_or_default(),
         connected,
         replication_error: replication_error.unwrap_or_default(),
+        checks: checks_pb(anti_entropy.checks),
+        repairs: anti_entropy
+            .coordinator
+            .jobs
+            .into_iter()
+            .map(repair_job_pb)
+            .collect(),
+        outvoted: anti_entropy
+            .coordinator
+            .outvoted
+            .into_iter()
+            .map(|o| pb::LeaderOutvoted {
+                collection: o.collection,
+                lsn: o.lsn,
+                followers_agreeing: o.followers_agreeing,
+                followers: o.followers,
+                buckets: o.buckets,
+            })
+            .collect(),
+        anti_entropy: anti_entropy.mode.as_str().to_string(),
     }
 }

@@ -181,6 +181,8 @@ pub fn router(
         .route("/admin/promote", post(promote))
         .route("/admin/follow", post(follow))
         .route("/admin/backup", get(backup))
+        .route("/admin/checkpoint", post(checkpoint))
+        .route("/admin/repair", post(repair))
         .route("/openapi.json", get(openapi));
     // Debug routes exist only with --enable-fault-injection; otherwise they are unknown (404).
     if ctx.fault_injection {
@@ -553,6 +555,44 @@ pub async fn backup(State(ctx): State<NodeContext>) -> ApiResult<Response> {
     Ok((headers, bytes).into_response())
 }
 
+/// Anti-entropy, leader: appends a digest checkpoint of one collection (or of every one)
+/// now, which every follower verifies at the same LSN.
+#[utoipa::path(post, path = "/api/admin/checkpoint", request_body = CheckpointBody,
+    responses((status = 200, body = CheckpointJson)))]
+pub async fn checkpoint(
+    State(ctx): State<NodeContext>,
+    bytes: Bytes,
+) -> ApiResult<Json<CheckpointJson>> {
+    let body: CheckpointBody = match bytes.iter().all(u8::is_ascii_whitespace) {
+        true => CheckpointBody::default(),
+        false => serde_json::from_slice(&bytes)
+            .map_err(|e| Error::invalid("body", format!("not a checkpoint request: {e}")))?,
+    };
+    let taken = ctx.checkpoint(body.collection).await?;
+    Ok(Json(CheckpointJson {
+        checkpoints: taken
+            .into_iter()
+            .map(|(collection, lsn)| CheckpointTakenJson {
+                collection,
+                lsn: U64(lsn),
+            })
+            .collect(),
+    }))
+}
+
+/// Anti-entropy, leader: queues a repair of these buckets. Their full content is written to
+/// the log as repair records, which replace them on every follower; progress shows in
+/// `/api/cluster` under `anti_entropy.repairs`.
+#[utoipa::path(post, path = "/api/admin/repair", request_body = RepairBody,
+    responses((status = 200, body = RepairJobJson)))]
+pub async fn repair(
+    State(ctx): State<NodeContext>,
+    Body(body): Body<RepairBody>,
+) -> ApiResult<Json<RepairJobJson>> {
+    let job = ctx.repair(&body.collection, &body.buckets)?;
+    Ok(Json(RepairJobJson::from(job)))
+}
+
 fn cluster_json(ctx: &NodeContext, view: ClusterView) -> ClusterJson {
     let ClusterView {
         status,
@@ -561,7 +601,11 @@ fn cluster_json(ctx: &NodeContext, view: ClusterView) -> ClusterJson {
         following,
         connected,
         replication_error,
+        anti_entropy,
     } = view;
+    let checks = |checks: &[crate::antientropy::CheckResult]| -> Vec<CheckJson> {
+        checks.iter().map(CheckJson::from).collect()
+    };
     ClusterJson {
         node: node_json_of(ctx, status),
         leader: leader.map(|l| NodeAddressJson {
@@ -572,6 +616,7 @@ fn cluster_json(ctx: &NodeContext, view: ClusterView) -> ClusterJson {
         followers: followers
             .into_iter()
             .map(|(f, lag)| FollowerJson {
+                checks: checks(&anti_entropy.follower_checks(&f.node_id)),
                 node_id: f.node_id,
                 http_addr: f.http_addr,
                 grpc_addr: f.grpc_addr,
@@ -583,6 +628,22 @@ fn cluster_json(ctx: &NodeContext, view: ClusterView) -> ClusterJson {
         following,
         connected,
         replication_error,
+        anti_entropy: AntiEntropyJson {
+            mode: anti_entropy.mode.as_str(),
+            checks: checks(&anti_entropy.checks),
+            repairs: anti_entropy
+                .coordinator
+                .jobs
+                .into_iter()
+                .map(RepairJobJson::from)
+                .collect(),
+            outvoted: anti_entropy
+                .coordinator
+                .outvoted
+                .into_iter()
+                .map(OutvotedJson::from)
+                .collect(),
+        },
     }
 }
 

@@ -13,6 +13,7 @@ pub mod wire;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use crate::antientropy::{CheckResult, CoordinatorView, Mode, RepairJob};
 use crate::engine::Engine;
 use crate::error::{Error, LeaderAddress, Result};
 use crate::model::{NodeStatus, RoleState};
@@ -40,6 +41,29 @@ pub struct ClusterView {
     pub following: Option<String>,
     pub connected: bool,
     pub replication_error: Option<String>,
+    pub anti_entropy: AntiEntropyView,
+}
+
+/// Anti-entropy as this node sees it.
+#[derive(Debug, Clone)]
+pub struct AntiEntropyView {
+    pub mode: Mode,
+    /// This node's own latest verification per collection (a follower's).
+    pub checks: Vec<CheckResult>,
+    /// On the leader: followers' reports, repair jobs, outvoted collections.
+    pub coordinator: CoordinatorView,
+}
+
+impl AntiEntropyView {
+    /// The latest results a follower reported, per collection.
+    pub fn follower_checks(&self, follower: &str) -> Vec<CheckResult> {
+        let results = &self.coordinator.results;
+        results
+            .iter()
+            .filter(|(id, _)| id == follower)
+            .map(|(_, r)| r.clone())
+            .collect()
+    }
 }
 
 /// The addresses this node tells others to use.
@@ -86,6 +110,11 @@ impl NodeContext {
         let status = engine.status();
         let acked = engine.acked_lsn();
         let upstream = self.replication.upstream();
+        let anti_entropy = AntiEntropyView {
+            mode: engine.anti_entropy(),
+            checks: engine.checks(),
+            coordinator: self.replication.anti_entropy.view(),
+        };
         let view = match engine.role() {
             RoleState::Leader => ClusterView {
                 status,
@@ -102,6 +131,7 @@ impl NodeContext {
                 following: None,
                 connected: false,
                 replication_error: None,
+                anti_entropy,
             },
             RoleState::Follower { leader_url, leader } => ClusterView {
                 status,
@@ -110,6 +140,7 @@ impl NodeContext {
                 following: Some(leader_url),
                 connected: upstream.connected,
                 replication_error: upstream.error.map(|(_, message)| message),
+                anti_entropy,
             },
         };
         Ok(view)
@@ -130,6 +161,29 @@ impl NodeContext {
         let engine = self.engine()?;
         follower::follow(&engine, &self.replication, leader_url).await?;
         self.cluster()
+    }
+
+    /// Leader: appends a checkpoint of one collection (or all); returns `(collection, lsn)`.
+    pub async fn checkpoint(&self, collection: Option<String>) -> Result<Vec<(String, u64)>> {
+        self.run(move |engine| {
+            engine.ensure_leader()?;
+            match collection {
+                Some(name) => Ok(vec![(name.clone(), engine.checkpoint(&name)?)]),
+                None => engine.checkpoint_all(),
+            }
+        })
+        .await
+    }
+
+    /// Leader: queues a repair of `buckets` of `collection` (an operator's request).
+    pub fn repair(&self, collection: &str, buckets: &[u32]) -> Result<RepairJob> {
+        let engine = self.engine()?;
+        engine.ensure_leader()?;
+        engine.collection(collection)?;
+        let buckets = crate::validate::repair_buckets(buckets)?;
+        let job = self.replication.anti_entropy.request(collection, buckets);
+        tracing::warn!(collection, buckets = ?job.buckets, job = job.id, "repair asked by an operator");
+        Ok(job)
     }
 
     /// Hands over the recovered engine; until then data routes answer `unavailable`.

@@ -22,6 +22,8 @@ pub const ROUTES: &[&str] = &[
     "/admin/promote",
     "/admin/follow",
     "/admin/backup",
+    "/admin/checkpoint",
+    "/admin/repair",
 ];
 
 #[derive(OpenApi)]
@@ -47,7 +49,9 @@ pub const ROUTES: &[&str] = &[
         http::cluster,
         http::promote,
         http::follow,
-        http::backup
+        http::backup,
+        http::checkpoint,
+        http::repair
     ),
     components(schemas(
         wire::CreateCollectionBody,
@@ -64,7 +68,15 @@ pub const ROUTES: &[&str] = &[
         wire::ClusterJson,
         wire::NodeAddressJson,
         wire::FollowerJson,
-        wire::FollowBody
+        wire::FollowBody,
+        wire::AntiEntropyJson,
+        wire::CheckJson,
+        wire::RepairJobJson,
+        wire::OutvotedJson,
+        wire::CheckpointBody,
+        wire::CheckpointJson,
+        wire::CheckpointTakenJson,
+        wire::RepairBody
     ))
 )]
 struct ApiDoc;

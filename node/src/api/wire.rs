@@ -257,6 +257,8 @@ pub struct FollowerJson {
     pub connected: bool,
     pub applied_lsn: U64,
     pub lag_records: U64,
+    /// The follower's latest checkpoint verification per collection, as it reported them.
+    pub checks: Vec<CheckJson>,
 }
 
 /// `/api/cluster`: this node's fields, the leader and the followers.
@@ -273,6 +275,80 @@ pub struct ClusterJson {
     pub connected: bool,
     /// On a follower: the last replication error, if the stream is down because of one.
     pub replication_error: Option<String>,
+    pub anti_entropy: AntiEntropyJson,
+}
+
+/// Anti-entropy on this node: its mode, its own verifications (a follower's), and on the
+/// leader the repairs (newest first) and collections where the followers outvote it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AntiEntropyJson {
+    /// repair | detect | off
+    pub mode: &'static str,
+    pub checks: Vec<CheckJson>,
+    pub repairs: Vec<RepairJobJson>,
+    pub outvoted: Vec<OutvotedJson>,
+}
+
+/// One checkpoint verification: at `lsn` both sides described the same log prefix.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckJson {
+    pub collection: String,
+    pub lsn: U64,
+    /// ok | drift
+    pub result: &'static str,
+    pub drifted_buckets: Vec<u32>,
+    pub verified_unix_ms: U64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RepairJobJson {
+    pub id: U64,
+    pub collection: String,
+    /// checkpoint | operator
+    pub reason: &'static str,
+    pub buckets: Vec<u32>,
+    pub buckets_done: u32,
+    pub points_sent: U64,
+    pub started_unix_ms: U64,
+    /// null while running.
+    pub finished_unix_ms: Option<U64>,
+    pub error: Option<String>,
+    pub last_lsn: U64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutvotedJson {
+    pub collection: String,
+    pub lsn: U64,
+    pub followers_agreeing: u32,
+    pub followers: u32,
+    pub buckets: Vec<u32>,
+}
+
+/// `POST /api/admin/checkpoint` (the body is optional: no collection means every one).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointBody {
+    pub collection: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckpointJson {
+    pub checkpoints: Vec<CheckpointTakenJson>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckpointTakenJson {
+    pub collection: String,
+    pub lsn: U64,
+}
+
+/// `POST /api/admin/repair`: replace these buckets on every follower with the leader's.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RepairBody {
+    pub collection: String,
+    pub buckets: Vec<u32>,
 }
 
 /// `POST /api/admin/follow`.
@@ -312,4 +388,45 @@ pub struct BucketJson {
 #[serde(deny_unknown_fields)]
 pub struct CorruptBody {
     pub id: U64,
+}
+
+impl From<&crate::antientropy::CheckResult> for CheckJson {
+    fn from(r: &crate::antientropy::CheckResult) -> Self {
+        CheckJson {
+            collection: r.collection.clone(),
+            lsn: U64(r.lsn),
+            result: if r.is_ok() { "ok" } else { "drift" },
+            drifted_buckets: r.drifted.iter().map(|(b, _)| *b).collect(),
+            verified_unix_ms: U64(r.verified_unix_ms),
+        }
+    }
+}
+
+impl From<crate::antientropy::RepairJob> for RepairJobJson {
+    fn from(job: crate::antientropy::RepairJob) -> Self {
+        RepairJobJson {
+            id: U64(job.id),
+            collection: job.collection,
+            reason: job.reason,
+            buckets: job.buckets,
+            buckets_done: job.buckets_done,
+            points_sent: U64(job.points_sent),
+            started_unix_ms: U64(job.started_unix_ms),
+            finished_unix_ms: (job.finished_unix_ms > 0).then_some(U64(job.finished_unix_ms)),
+            error: job.error,
+            last_lsn: U64(job.last_lsn),
+        }
+    }
+}
+
+impl From<crate::antientropy::Outvoted> for OutvotedJson {
+    fn from(o: crate::antientropy::Outvoted) -> Self {
+        OutvotedJson {
+            collection: o.collection,
+            lsn: U64(o.lsn),
+            followers_agreeing: o.followers_agreeing,
+            followers: o.followers,
+            buckets: o.buckets,
+        }
+    }
 }

@@ -132,7 +132,8 @@ impl Engine {
             .map(|(_, origin)| *origin)
     }
 
-    pub(super) fn ensure_leader(&self) -> Result<()> {
+    /// `not_leader` (with the leader's addresses when known) unless this node leads.
+    pub fn ensure_leader(&self) -> Result<()> {
         match &*self.role.borrow() {
             RoleState::Leader => Ok(()),
             // Until the leader answered, its URL is all this node knows about it.
@@ -309,6 +310,7 @@ impl Engine {
             }
             let record = record::decode(lsn, &body)?;
             self.wal.append_at(lsn, &body)?;
+            self.verify_checkpoint(lsn, &record.op);
             self.clock.fetch_max(record.stamp, Ordering::SeqCst);
             self.appended(lsn, record.origin, body);
             self.apply_appended(lsn, record.op, record.stamp)?;

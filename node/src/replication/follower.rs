@@ -17,6 +17,7 @@ use tonic::transport::Endpoint;
 use tonic::Streaming;
 
 use super::Replication;
+use crate::antientropy::Mode;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, LeaderAddress, Result};
 use crate::limits::{
@@ -24,6 +25,7 @@ use crate::limits::{
     REPLICATION_MESSAGE_BYTES_MAX, REPLICATION_PEER_TIMEOUT_MS, REPLICATION_QUEUE_MESSAGES_MAX,
     SNAPSHOT_STREAM_BYTES_MAX,
 };
+use crate::metrics;
 use crate::model::RoleState;
 use crate::storage::snapshot;
 
@@ -259,6 +261,7 @@ async fn session(
     // Both tasks are aborted when the session ends or is dropped (role change), which
     // closes the stream.
     let _heartbeat = AbortOnDrop(tokio::spawn(heartbeats(Arc::clone(engine), tx.clone())));
+    let _reports = AbortOnDrop(tokio::spawn(reports(Arc::clone(engine), tx.clone())));
     let (applied_tx, applied_rx) = watch::channel(engine.acked_lsn());
     let syncer = tokio::spawn(acknowledge(Arc::clone(engine), applied_rx, tx));
     let _syncer = AbortOnDrop(tokio::spawn(async move {
@@ -303,6 +306,35 @@ async fn heartbeats(engine: Arc<Engine>, tx: mpsc::Sender<pb::FollowerMessage>) 
         tokio::time::sleep(Duration::from_millis(REPLICATION_HEARTBEAT_MS)).await;
         if tx.send(ack(engine.acked_lsn())).await.is_err() {
             return;
+        }
+    }
+}
+
+/// Sends each checkpoint verification to the leader as it is made; in `repair` mode a
+/// drifted result asks for repair. Results made while no stream was up are not resent: the
+/// next checkpoint comes within the checkpoint interval.
+async fn reports(engine: Arc<Engine>, tx: mpsc::Sender<pb::FollowerMessage>) {
+    let mut published = engine.watch_checks();
+    let mut seen = *published.borrow_and_update();
+    let repair = engine.anti_entropy() == Mode::Repair;
+    while published.changed().await.is_ok() {
+        let (newest, fresh) = engine.checks_after(seen);
+        seen = newest;
+        for result in fresh {
+            let asks = repair && !result.is_ok();
+            if asks {
+                metrics::repair_requested(&result.collection, result.drifted.len() as u64);
+            }
+            let report = pb::CheckpointReport {
+                result: Some(pb::CheckResult::from(&result)),
+                repair: asks,
+            };
+            let message = pb::FollowerMessage {
+                kind: Some(ToLeader::Report(report)),
+            };
+            if tx.send(message).await.is_err() {
+                return;
+            }
         }
     }
 }
@@ -369,7 +401,8 @@ async fn receive(
     }
 }
 
-async fn blocking<T: Send + 'static>(
+/// Runs blocking engine work on the blocking pool; a panic there goes on here.
+pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
     match tokio::task::spawn_blocking(work).await {

@@ -14,6 +14,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Status, Streaming};
 
 use super::{FollowerView, Replication};
+use crate::antientropy::CheckResult;
 use crate::engine::{Engine, StreamStart};
 use crate::error::{Error, LeaderAddress, Result};
 use crate::limits::{
@@ -420,6 +421,17 @@ async fn receive(
                 ack.applied_lsn,
                 parts.engine.acked_lsn(),
             ),
+            Ok(Ok(Some(pb::FollowerMessage {
+                kind: Some(FromFollower::Report(report)),
+            }))) => {
+                if let Some(result) = report.result {
+                    let result = CheckResult::from(result);
+                    parts
+                        .replication
+                        .anti_entropy
+                        .report(&parts.follower, result, report.repair);
+                }
+            }
             Ok(Ok(Some(_))) => break "an unexpected message".to_string(),
             Ok(Ok(None)) => break "the follower closed the stream".into(),
             Ok(Err(status)) => break format!("stream error: {}", status.message()),

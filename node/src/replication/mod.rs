@@ -73,6 +73,8 @@ pub struct Replication {
     snapshot_sends: Arc<tokio::sync::Semaphore>,
     /// True once the node is shutting down: streams to followers end so the server drains.
     stopping: tokio::sync::watch::Sender<bool>,
+    /// The leader's anti-entropy bookkeeping: the followers' checkpoint reports and repairs.
+    pub anti_entropy: crate::antientropy::Coordinator,
 }
 
 impl Replication {
@@ -84,6 +86,7 @@ impl Replication {
             api_key,
             snapshot_sends: Arc::new(tokio::sync::Semaphore::new(1)),
             stopping: tokio::sync::watch::Sender::new(false),
+            anti_entropy: crate::antientropy::Coordinator::default(),
         }
     }
 

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::limits::BUCKET_COUNT;
 use crate::model::{CollectionSpec, Metric, Point};
 
 /// Format version of the body, first byte of every body.
@@ -39,6 +40,35 @@ pub enum Op {
         collection: String,
         ids: Vec<u64>,
     },
+    /// Anti-entropy: the leader's digest of a collection as of this record's LSN (stamp 0,
+    /// changes no data). A follower applying it compares its own buckets at the same prefix.
+    Checkpoint {
+        collection: String,
+        buckets: Vec<u64>,
+        counts: Vec<u64>,
+    },
+    /// Anti-entropy: the exact content of one bucket's ids in `from..=to` as of this record's
+    /// LSN (stamp 0). Applying it replaces that range of the bucket; a bucket is repaired by
+    /// chunks whose ranges together cover every id.
+    RepairBucket(RepairChunk),
+}
+
+/// One chunk of a bucket repair (see `Op::RepairBucket`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepairChunk {
+    pub collection: String,
+    pub bucket: u32,
+    pub from: u64,
+    pub to: u64,
+    pub points: Vec<Point>,
+}
+
+impl Op {
+    /// Whether the record is a client write, which takes a Lamport stamp. Anti-entropy
+    /// records take an LSN but no stamp and never move a clock.
+    pub fn is_stamped(&self) -> bool {
+        !matches!(self, Op::Checkpoint { .. } | Op::RepairBucket(_))
+    }
 }
 
 /// Stored form of a point, shared with snapshots.
@@ -90,6 +120,19 @@ enum WireOp {
         collection: String,
         ids: Vec<u64>,
     },
+    // New variants go last: postcard numbers them in order.
+    Checkpoint {
+        collection: String,
+        buckets: Vec<u64>,
+        counts: Vec<u64>,
+    },
+    RepairBucket {
+        collection: String,
+        bucket: u32,
+        from: u64,
+        to: u64,
+        points: Vec<StoredPoint>,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -117,6 +160,22 @@ pub fn encode(stamp: u64, origin: Uuid, op: &Op) -> Vec<u8> {
         Op::Delete { collection, ids } => WireOp::Delete {
             collection: collection.clone(),
             ids: ids.clone(),
+        },
+        Op::Checkpoint {
+            collection,
+            buckets,
+            counts,
+        } => WireOp::Checkpoint {
+            collection: collection.clone(),
+            buckets: buckets.clone(),
+            counts: counts.clone(),
+        },
+        Op::RepairBucket(chunk) => WireOp::RepairBucket {
+            collection: chunk.collection.clone(),
+            bucket: chunk.bucket,
+            from: chunk.from,
+            to: chunk.to,
+            points: chunk.points.iter().map(StoredPoint::from_point).collect(),
         },
     };
     let wire = WireRecord {
@@ -161,19 +220,46 @@ pub fn decode(lsn: u64, bytes: &[u8]) -> Result<Record> {
         WireOp::DropCollection { name } => Op::DropCollection { name },
         WireOp::Upsert { collection, points } => Op::Upsert {
             collection,
-            points: points
-                .into_iter()
-                .map(StoredPoint::into_point)
-                .collect::<std::result::Result<_, _>>()
-                .map_err(corrupt)?,
+            points: into_points(points).map_err(corrupt)?,
         },
         WireOp::Delete { collection, ids } => Op::Delete { collection, ids },
+        WireOp::Checkpoint {
+            collection,
+            buckets,
+            counts,
+        } => {
+            if buckets.len() != BUCKET_COUNT || counts.len() != BUCKET_COUNT {
+                return Err(corrupt("a checkpoint without 256 buckets".into()));
+            }
+            Op::Checkpoint {
+                collection,
+                buckets,
+                counts,
+            }
+        }
+        WireOp::RepairBucket {
+            collection,
+            bucket,
+            from,
+            to,
+            points,
+        } => Op::RepairBucket(RepairChunk {
+            collection,
+            bucket,
+            from,
+            to,
+            points: into_points(points).map_err(corrupt)?,
+        }),
     };
     Ok(Record {
         stamp: wire.stamp,
         origin: Uuid::from_bytes(wire.origin),
         op,
     })
+}
+
+fn into_points(points: Vec<StoredPoint>) -> std::result::Result<Vec<Point>, String> {
+    points.into_iter().map(StoredPoint::into_point).collect()
 }
 
 #[cfg(test)]
@@ -215,6 +301,22 @@ mod tests {
             collection: "c".into(),
             ids: vec![0, 1, u64::MAX],
         });
+        check(Op::Checkpoint {
+            collection: "c".into(),
+            buckets: (0..256).map(|b| b * 7919).collect(),
+            counts: (0..256).collect(),
+        });
+        check(Op::RepairBucket(RepairChunk {
+            collection: "c".into(),
+            bucket: 3,
+            from: 3,
+            to: u64::MAX,
+            points: vec![Point {
+                id: 259,
+                vector: vec![1.0, -2.0],
+                payload: Map::new(),
+            }],
+        }));
     }
 
     // Proves payload floats keep their exact value through a request parse and a WAL round

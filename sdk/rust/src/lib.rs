@@ -20,7 +20,10 @@ use tonic::metadata::MetadataValue;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-pub use pb::{CollectionInfo, DigestResponse as Digest, FollowerInfo, NodeInfo, WriteResponse};
+pub use pb::{
+    CheckResult, CollectionInfo, DigestResponse as Digest, FollowerInfo, LeaderOutvoted, NodeInfo,
+    RepairJob, WriteResponse,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SdkError {
@@ -305,6 +308,31 @@ impl Client {
             leader: leader.into(),
         };
         Ok(self.inner.follow(request).await?.into_inner())
+    }
+
+    /// Anti-entropy (leader only): appends a digest checkpoint of `collection` (every
+    /// collection when `None`), which followers verify at the same LSN. Answers
+    /// `(collection, lsn)` of each checkpoint written.
+    pub async fn checkpoint(&mut self, collection: Option<&str>) -> Result<Vec<(String, u64)>> {
+        let request = pb::CheckpointRequest {
+            collection: collection.unwrap_or_default().into(),
+        };
+        let response = self.inner.checkpoint(request).await?.into_inner();
+        Ok(response
+            .checkpoints
+            .into_iter()
+            .map(|c| (c.collection, c.lsn))
+            .collect())
+    }
+
+    /// Anti-entropy (leader only): queues a repair of `buckets`, which replaces them on
+    /// every follower with the leader's content; progress shows in [`Client::node_info`].
+    pub async fn repair(&mut self, collection: &str, buckets: Vec<u32>) -> Result<RepairJob> {
+        let request = pb::RepairRequest {
+            collection: collection.into(),
+            buckets,
+        };
+        Ok(self.inner.repair(request).await?.into_inner())
     }
 
     pub async fn node_info(&mut self) -> Result<NodeInfo> {
