@@ -208,6 +208,12 @@ struct NodeArgs {
     /// leader; `detect`: verify and report only; `off`: no checkpoints are written or verified.
     #[arg(long, env = "HYPERSPACE_ANTI_ENTROPY", default_value = "repair", value_parser = parse_anti_entropy)]
     anti_entropy: hyperspace_node::antientropy::Mode,
+    /// Points per second the leader writes into bucket repair records (at least 1), so a
+    /// repair never starves the live stream.
+    #[arg(long, env = "HYPERSPACE_REPAIR_POINTS_PER_SECOND",
+          default_value_t = hyperspace_node::limits::REPAIR_POINTS_PER_SECOND_DEFAULT,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    repair_points_per_second: u64,
     /// Enables /api/debug/* routes that break things on purpose. Never in production.
     #[arg(long, env = "HYPERSPACE_ENABLE_FAULT_INJECTION")]
     enable_fault_injection: bool,
@@ -327,6 +333,7 @@ async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
         anti_entropy: args.anti_entropy,
         checkpoint_records: args.checkpoint_records,
         checkpoint_interval: args.checkpoint_interval,
+        repair_points_per_second: args.repair_points_per_second,
     };
     hyperspace_node::server::run(options, shutdown_signal())
         .await

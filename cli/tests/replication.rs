@@ -6,88 +6,15 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::load::{create_default, points, Writer};
+use common::cluster::{
+    assert_converged, cluster, create, digest, follower_args, start_follower, upsert, CONVERGE,
+};
+use common::load::{points, Writer};
 use common::proxy::Proxy;
-use common::{call, recompute_digest, wait_for, Node, BIN};
+use common::{call, wait_for, Node, BIN};
 use serde_json::{json, Value};
-
-const CONVERGE: Duration = Duration::from_secs(30);
-
-fn follower_args(leader: &str) -> Vec<String> {
-    vec![
-        "--role".into(),
-        "follower".into(),
-        "--leader".into(),
-        leader.into(),
-    ]
-}
-
-fn start_follower(dir: &Path, leader: &str, extra: &[&str]) -> Node {
-    let mut args = follower_args(leader);
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    Node::start(dir, &args)
-}
-
-fn create(node: &Node) {
-    create_default(&node.http());
-}
-
-fn upsert(node: &Node, ids: impl Iterator<Item = u64>) -> (u16, Value) {
-    let url = format!("{}/api/collections/default/points", node.http());
-    call("PUT", &url, Some(&points(ids)))
-}
-
-/// `(logical_clock, state_hash, count)` of `default`, or None if the node does not answer.
-fn digest(node: &Node) -> Option<(u64, u64, u64)> {
-    let url = format!("{}/api/collections/default/digest?u64=string", node.http());
-    let response = common::http().get(url).send().ok()?;
-    if response.status() != 200 {
-        return None;
-    }
-    let d: Value = response.json().ok()?;
-    let n = |k: &str| d[k].as_str().unwrap().parse::<u64>().unwrap();
-    Some((n("logical_clock"), n("state_hash"), n("count")))
-}
-
-/// Waits until every node reports the same digest; checks each against its own data.
-fn assert_converged(nodes: &[&Node]) -> (u64, u64, u64) {
-    let deadline = Instant::now() + CONVERGE;
-    let last = loop {
-        let last = nodes.iter().map(|n| digest(n)).collect::<Vec<_>>();
-        if last[0].is_some() && last.iter().all(|d| *d == last[0]) {
-            break last;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "nodes did not converge within {CONVERGE:?}: {last:?}\nlogs:\n{}",
-            nodes
-                .iter()
-                .map(|n| n.log_text())
-                .collect::<Vec<_>>()
-                .join("\n----\n")
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let (clock, hash, count) = last[0].unwrap();
-    for node in nodes {
-        let (recomputed, _, recount) = recompute_digest(&node.http(), "default");
-        assert_eq!(
-            (recomputed, recount),
-            (hash, count),
-            "{} data vs digest",
-            node.http()
-        );
-    }
-    (clock, hash, count)
-}
-
-fn cluster(node: &Node) -> Value {
-    call("GET", &format!("{}/api/cluster", node.http()), None).1
-}
 
 fn assert_has_ids(node: &Node, ids: &BTreeSet<u64>) {
     for id in ids {

@@ -73,8 +73,9 @@ pub const CHECKPOINT_INTERVAL_DEFAULT_MS: u64 = 5_000;
 pub const REPAIR_CHUNK_POINTS_MAX: usize = 1_000;
 /// Bytes of points in one repair record (one larger point still goes alone).
 pub const REPAIR_CHUNK_BYTES_MAX: usize = 4 * 1024 * 1024;
-/// Rate of points written into repair records, so repair never starves the live stream.
-pub const REPAIR_POINTS_PER_SECOND_MAX: u64 = 50_000;
+/// Default rate of points written into repair records (`--repair-points-per-second`), so
+/// repair never starves the live stream.
+pub const REPAIR_POINTS_PER_SECOND_DEFAULT: u64 = 50_000;
 /// How long the leader waits for every connected follower's report of a checkpoint before
 /// deciding with the reports it has.
 pub const ANTIENTROPY_DECISION_WAIT_MS: u64 = 3_000;

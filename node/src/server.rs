@@ -50,6 +50,8 @@ pub struct NodeOptions {
     pub anti_entropy: crate::antientropy::Mode,
     pub checkpoint_records: u64,
     pub checkpoint_interval: std::time::Duration,
+    /// Points per second the leader writes into repair records.
+    pub repair_points_per_second: u64,
 }
 
 /// Accepted gRPC connections with Nagle's algorithm off: replication and unary answers are
@@ -201,6 +203,7 @@ pub async fn run(
     tokio::spawn(antientropy::tasks::repair_worker(
         Arc::clone(&engine),
         replication,
+        options.repair_points_per_second,
         stop_rx.clone(),
     ));
 

@@ -2,6 +2,7 @@
 //! free ports, start and wait for `/readyz`, SIGKILL, restart on the same data directory.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod console;
 pub mod load;
 pub mod prom;

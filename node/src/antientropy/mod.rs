@@ -18,7 +18,7 @@
 //! it in the log on every replica. Repair records take LSNs but no stamps: clocks and the
 //! leader's data do not change, applying one twice changes nothing, and a repair cut short
 //! by a crash is finished by the next checkpoint's verdict. The worker ([`tasks`]) is
-//! rate-limited (`REPAIR_POINTS_PER_SECOND_MAX`) so repair never starves the live stream.
+//! rate-limited (`--repair-points-per-second`) so repair never starves the live stream.
 
 pub mod coordinator;
 pub mod tasks;

@@ -1,7 +1,7 @@
 //! The leader's two anti-entropy tasks: the checkpointer (a checkpoint of every collection
 //! each `--checkpoint-records` client writes or `--checkpoint-interval`, also when idle) and
 //! the repair worker (decides on the followers' reports and writes repair records, one
-//! chunk at a time, at most `REPAIR_POINTS_PER_SECOND_MAX`). Both idle on a follower.
+//! chunk at a time, at most `--repair-points-per-second`). Both idle on a follower.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use super::coordinator::RepairTask;
 use super::Mode;
 use crate::engine::Engine;
 use crate::error::Error;
-use crate::limits::{ANTIENTROPY_TICK_MS, REPAIR_POINTS_PER_SECOND_MAX};
+use crate::limits::ANTIENTROPY_TICK_MS;
 use crate::model::RoleState;
 use crate::replication::follower::blocking;
 use crate::replication::Replication;
@@ -48,6 +48,7 @@ pub async fn checkpointer(
 pub async fn repair_worker(
     engine: Arc<Engine>,
     replication: Arc<Replication>,
+    points_per_second: u64,
     mut stop: watch::Receiver<bool>,
 ) {
     let coordinator = &replication.anti_entropy;
@@ -69,7 +70,7 @@ pub async fn repair_worker(
         coordinator.decide(&connected, engine.anti_entropy() == Mode::Repair);
         while let Some(task) = coordinator.next_task() {
             let outcome = tokio::select! {
-                outcome = repair_bucket(&engine, &replication, &task) => outcome,
+                outcome = repair_bucket(&engine, &replication, &task, points_per_second) => outcome,
                 _ = stop.wait_for(|s| *s) => return,
             };
             match &outcome {
@@ -88,6 +89,7 @@ async fn repair_bucket(
     engine: &Arc<Engine>,
     replication: &Replication,
     task: &RepairTask,
+    points_per_second: u64,
 ) -> std::result::Result<u64, String> {
     let mut from = 0;
     loop {
@@ -99,7 +101,7 @@ async fn repair_bucket(
         replication
             .anti_entropy
             .chunk_written(task, written.points, written.lsn);
-        let pause = written.points as f64 / REPAIR_POINTS_PER_SECOND_MAX as f64;
+        let pause = written.points as f64 / points_per_second.max(1) as f64;
         tokio::time::sleep(Duration::from_secs_f64(pause)).await;
         match written.next_from {
             Some(next) => from = next,
