@@ -171,3 +171,31 @@ pub async fn submit(
         Err(e) => refuse(StatusCode::BAD_GATEWAY, &format!("the leader refused: {e}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn options(listen: &str, api_key: Option<&str>, admin: Option<&str>) -> ConsoleOptions {
+        ConsoleOptions {
+            nodes: Vec::new(),
+            listen: listen.parse().unwrap(),
+            api_key: api_key.map(String::from),
+            interval: Duration::from_secs(2),
+            admin_token: admin.map(String::from),
+        }
+    }
+
+    // Proves Repair is offered only with the nodes' API key, and beyond loopback only with
+    // an admin token; and that tokens compare by value.
+    #[test]
+    fn repair_needs_the_key_and_beyond_loopback_an_admin_token() {
+        assert!(allowed(&options("127.0.0.1:8080", None, None)).is_err());
+        assert!(allowed(&options("127.0.0.1:8080", Some("k"), None)).is_ok());
+        assert!(allowed(&options("0.0.0.0:8080", Some("k"), None)).is_err());
+        assert!(allowed(&options("0.0.0.0:8080", Some("k"), Some("t"))).is_ok());
+        assert!(same("abc", "abc") && !same("abc", "abd") && !same("", "abc"));
+        assert_ne!(new_token(), new_token());
+    }
+}

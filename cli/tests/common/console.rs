@@ -19,11 +19,17 @@ pub struct Console {
 
 impl Console {
     pub fn start(nodes: &[&Node], log: &std::path::Path) -> Console {
+        Console::start_with(nodes, log, &[])
+    }
+
+    /// [`Console::start`] with more flags (e.g. `--api-key`).
+    pub fn start_with(nodes: &[&Node], log: &std::path::Path, extra: &[&str]) -> Console {
         let port = free_port();
         let mut cmd = Command::new(BIN);
         cmd.arg("console")
             .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--interval", "200ms"]);
+            .args(["--interval", "200ms"])
+            .args(extra);
         for node in nodes {
             cmd.args(["--node", &node.grpc()]);
         }

@@ -20,6 +20,11 @@ pub fn grafana_dir() -> PathBuf {
 /// The path of an external tool, or `None` (with a loud message) when it is missing
 /// locally. Under `CI=true` a missing tool fails the test: `.ci/run` installs it.
 pub fn tool(name: &str) -> Option<PathBuf> {
+    tool_from(name, "prometheus")
+}
+
+/// [`tool`] for a tool of another Debian package.
+pub fn tool_from(name: &str, package: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|dir| dir.join(name))
@@ -27,7 +32,7 @@ pub fn tool(name: &str) -> Option<PathBuf> {
     });
     if found.is_none() {
         let message = format!(
-            "`{name}` is not installed (Debian: apt-get install -y prometheus); this test needs it"
+            "`{name}` is not installed (Debian: apt-get install -y {package}); this test needs it"
         );
         assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
         eprintln!("\n!!!!!!!! SKIPPED: {message} !!!!!!!!\n");
