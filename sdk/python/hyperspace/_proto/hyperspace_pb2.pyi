@@ -6,6 +6,86 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class CheckpointRequest(_message.Message):
+    __slots__ = ("collection",)
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    def __init__(self, collection: _Optional[str] = ...) -> None: ...
+
+class CheckpointResponse(_message.Message):
+    __slots__ = ("checkpoints",)
+    CHECKPOINTS_FIELD_NUMBER: _ClassVar[int]
+    checkpoints: _containers.RepeatedCompositeFieldContainer[CheckpointTaken]
+    def __init__(self, checkpoints: _Optional[_Iterable[_Union[CheckpointTaken, _Mapping]]] = ...) -> None: ...
+
+class CheckpointTaken(_message.Message):
+    __slots__ = ("collection", "lsn")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    LSN_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    lsn: int
+    def __init__(self, collection: _Optional[str] = ..., lsn: _Optional[int] = ...) -> None: ...
+
+class RepairRequest(_message.Message):
+    __slots__ = ("collection", "buckets")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    BUCKETS_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    buckets: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, collection: _Optional[str] = ..., buckets: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class RepairJob(_message.Message):
+    __slots__ = ("id", "collection", "reason", "buckets", "buckets_done", "points_sent", "started_unix_ms", "finished_unix_ms", "error", "last_lsn")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    BUCKETS_FIELD_NUMBER: _ClassVar[int]
+    BUCKETS_DONE_FIELD_NUMBER: _ClassVar[int]
+    POINTS_SENT_FIELD_NUMBER: _ClassVar[int]
+    STARTED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    LAST_LSN_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    collection: str
+    reason: str
+    buckets: _containers.RepeatedScalarFieldContainer[int]
+    buckets_done: int
+    points_sent: int
+    started_unix_ms: int
+    finished_unix_ms: int
+    error: str
+    last_lsn: int
+    def __init__(self, id: _Optional[int] = ..., collection: _Optional[str] = ..., reason: _Optional[str] = ..., buckets: _Optional[_Iterable[int]] = ..., buckets_done: _Optional[int] = ..., points_sent: _Optional[int] = ..., started_unix_ms: _Optional[int] = ..., finished_unix_ms: _Optional[int] = ..., error: _Optional[str] = ..., last_lsn: _Optional[int] = ...) -> None: ...
+
+class CheckResult(_message.Message):
+    __slots__ = ("collection", "lsn", "drifted_buckets", "drifted_hashes", "verified_unix_ms")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    LSN_FIELD_NUMBER: _ClassVar[int]
+    DRIFTED_BUCKETS_FIELD_NUMBER: _ClassVar[int]
+    DRIFTED_HASHES_FIELD_NUMBER: _ClassVar[int]
+    VERIFIED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    lsn: int
+    drifted_buckets: _containers.RepeatedScalarFieldContainer[int]
+    drifted_hashes: _containers.RepeatedScalarFieldContainer[int]
+    verified_unix_ms: int
+    def __init__(self, collection: _Optional[str] = ..., lsn: _Optional[int] = ..., drifted_buckets: _Optional[_Iterable[int]] = ..., drifted_hashes: _Optional[_Iterable[int]] = ..., verified_unix_ms: _Optional[int] = ...) -> None: ...
+
+class LeaderOutvoted(_message.Message):
+    __slots__ = ("collection", "lsn", "followers_agreeing", "followers", "buckets")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    LSN_FIELD_NUMBER: _ClassVar[int]
+    FOLLOWERS_AGREEING_FIELD_NUMBER: _ClassVar[int]
+    FOLLOWERS_FIELD_NUMBER: _ClassVar[int]
+    BUCKETS_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    lsn: int
+    followers_agreeing: int
+    followers: int
+    buckets: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, collection: _Optional[str] = ..., lsn: _Optional[int] = ..., followers_agreeing: _Optional[int] = ..., followers: _Optional[int] = ..., buckets: _Optional[_Iterable[int]] = ...) -> None: ...
+
 class DigestRequest(_message.Message):
     __slots__ = ("collection",)
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
@@ -221,7 +301,7 @@ class NodeInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class NodeInfo(_message.Message):
-    __slots__ = ("node_id", "role", "version", "http_addr", "grpc_addr", "last_lsn", "logical_clock", "leader", "followers", "following", "connected", "replication_error")
+    __slots__ = ("node_id", "role", "version", "http_addr", "grpc_addr", "last_lsn", "logical_clock", "leader", "followers", "following", "connected", "replication_error", "checks", "repairs", "outvoted", "anti_entropy")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -234,6 +314,10 @@ class NodeInfo(_message.Message):
     FOLLOWING_FIELD_NUMBER: _ClassVar[int]
     CONNECTED_FIELD_NUMBER: _ClassVar[int]
     REPLICATION_ERROR_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    REPAIRS_FIELD_NUMBER: _ClassVar[int]
+    OUTVOTED_FIELD_NUMBER: _ClassVar[int]
+    ANTI_ENTROPY_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     role: str
     version: str
@@ -246,7 +330,11 @@ class NodeInfo(_message.Message):
     following: str
     connected: bool
     replication_error: str
-    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., version: _Optional[str] = ..., http_addr: _Optional[str] = ..., grpc_addr: _Optional[str] = ..., last_lsn: _Optional[int] = ..., logical_clock: _Optional[int] = ..., leader: _Optional[_Union[NodeAddress, _Mapping]] = ..., followers: _Optional[_Iterable[_Union[FollowerInfo, _Mapping]]] = ..., following: _Optional[str] = ..., connected: _Optional[bool] = ..., replication_error: _Optional[str] = ...) -> None: ...
+    checks: _containers.RepeatedCompositeFieldContainer[CheckResult]
+    repairs: _containers.RepeatedCompositeFieldContainer[RepairJob]
+    outvoted: _containers.RepeatedCompositeFieldContainer[LeaderOutvoted]
+    anti_entropy: str
+    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., version: _Optional[str] = ..., http_addr: _Optional[str] = ..., grpc_addr: _Optional[str] = ..., last_lsn: _Optional[int] = ..., logical_clock: _Optional[int] = ..., leader: _Optional[_Union[NodeAddress, _Mapping]] = ..., followers: _Optional[_Iterable[_Union[FollowerInfo, _Mapping]]] = ..., following: _Optional[str] = ..., connected: _Optional[bool] = ..., replication_error: _Optional[str] = ..., checks: _Optional[_Iterable[_Union[CheckResult, _Mapping]]] = ..., repairs: _Optional[_Iterable[_Union[RepairJob, _Mapping]]] = ..., outvoted: _Optional[_Iterable[_Union[LeaderOutvoted, _Mapping]]] = ..., anti_entropy: _Optional[str] = ...) -> None: ...
 
 class NodeAddress(_message.Message):
     __slots__ = ("node_id", "http_addr", "grpc_addr")
@@ -259,20 +347,22 @@ class NodeAddress(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., http_addr: _Optional[str] = ..., grpc_addr: _Optional[str] = ...) -> None: ...
 
 class FollowerInfo(_message.Message):
-    __slots__ = ("node_id", "http_addr", "grpc_addr", "connected", "applied_lsn", "lag_records")
+    __slots__ = ("node_id", "http_addr", "grpc_addr", "connected", "applied_lsn", "lag_records", "checks")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     HTTP_ADDR_FIELD_NUMBER: _ClassVar[int]
     GRPC_ADDR_FIELD_NUMBER: _ClassVar[int]
     CONNECTED_FIELD_NUMBER: _ClassVar[int]
     APPLIED_LSN_FIELD_NUMBER: _ClassVar[int]
     LAG_RECORDS_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     http_addr: str
     grpc_addr: str
     connected: bool
     applied_lsn: int
     lag_records: int
-    def __init__(self, node_id: _Optional[str] = ..., http_addr: _Optional[str] = ..., grpc_addr: _Optional[str] = ..., connected: _Optional[bool] = ..., applied_lsn: _Optional[int] = ..., lag_records: _Optional[int] = ...) -> None: ...
+    checks: _containers.RepeatedCompositeFieldContainer[CheckResult]
+    def __init__(self, node_id: _Optional[str] = ..., http_addr: _Optional[str] = ..., grpc_addr: _Optional[str] = ..., connected: _Optional[bool] = ..., applied_lsn: _Optional[int] = ..., lag_records: _Optional[int] = ..., checks: _Optional[_Iterable[_Union[CheckResult, _Mapping]]] = ...) -> None: ...
 
 class PromoteRequest(_message.Message):
     __slots__ = ()
@@ -285,12 +375,22 @@ class FollowRequest(_message.Message):
     def __init__(self, leader: _Optional[str] = ...) -> None: ...
 
 class FollowerMessage(_message.Message):
-    __slots__ = ("hello", "ack")
+    __slots__ = ("hello", "ack", "report")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     ACK_FIELD_NUMBER: _ClassVar[int]
+    REPORT_FIELD_NUMBER: _ClassVar[int]
     hello: FollowerHello
     ack: FollowerAck
-    def __init__(self, hello: _Optional[_Union[FollowerHello, _Mapping]] = ..., ack: _Optional[_Union[FollowerAck, _Mapping]] = ...) -> None: ...
+    report: CheckpointReport
+    def __init__(self, hello: _Optional[_Union[FollowerHello, _Mapping]] = ..., ack: _Optional[_Union[FollowerAck, _Mapping]] = ..., report: _Optional[_Union[CheckpointReport, _Mapping]] = ...) -> None: ...
+
+class CheckpointReport(_message.Message):
+    __slots__ = ("result", "repair")
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    REPAIR_FIELD_NUMBER: _ClassVar[int]
+    result: CheckResult
+    repair: bool
+    def __init__(self, result: _Optional[_Union[CheckResult, _Mapping]] = ..., repair: _Optional[bool] = ...) -> None: ...
 
 class FollowerHello(_message.Message):
     __slots__ = ("node_id", "http_addr", "grpc_addr", "last_lsn", "last_record_hash", "last_record_origin")

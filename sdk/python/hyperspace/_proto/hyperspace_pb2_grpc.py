@@ -114,6 +114,16 @@ class HyperspaceStub:
                 request_serializer=hyperspace__pb2.FollowerMessage.SerializeToString,
                 response_deserializer=hyperspace__pb2.LeaderMessage.FromString,
                 _registered_method=True)
+        self.Checkpoint = channel.unary_unary(
+                '/hyperspace.v1.Hyperspace/Checkpoint',
+                request_serializer=hyperspace__pb2.CheckpointRequest.SerializeToString,
+                response_deserializer=hyperspace__pb2.CheckpointResponse.FromString,
+                _registered_method=True)
+        self.Repair = channel.unary_unary(
+                '/hyperspace.v1.Hyperspace/Repair',
+                request_serializer=hyperspace__pb2.RepairRequest.SerializeToString,
+                response_deserializer=hyperspace__pb2.RepairJob.FromString,
+                _registered_method=True)
 
 
 class HyperspaceServicer:
@@ -227,6 +237,22 @@ class HyperspaceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Checkpoint(self, request, context):
+        """Anti-entropy (leader only): appends a digest checkpoint record for one collection (or
+        every collection when `collection` is ""), which followers verify at the same LSN.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Repair(self, request, context):
+        """Anti-entropy (leader only): queues a repair of these buckets: their full content is
+        written to the log as repair records, which replace them on every follower.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_HyperspaceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -309,6 +335,16 @@ def add_HyperspaceServicer_to_server(servicer, server):
                     servicer.Replicate,
                     request_deserializer=hyperspace__pb2.FollowerMessage.FromString,
                     response_serializer=hyperspace__pb2.LeaderMessage.SerializeToString,
+            ),
+            'Checkpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.Checkpoint,
+                    request_deserializer=hyperspace__pb2.CheckpointRequest.FromString,
+                    response_serializer=hyperspace__pb2.CheckpointResponse.SerializeToString,
+            ),
+            'Repair': grpc.unary_unary_rpc_method_handler(
+                    servicer.Repair,
+                    request_deserializer=hyperspace__pb2.RepairRequest.FromString,
+                    response_serializer=hyperspace__pb2.RepairJob.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -743,6 +779,60 @@ class Hyperspace:
             '/hyperspace.v1.Hyperspace/Replicate',
             hyperspace__pb2.FollowerMessage.SerializeToString,
             hyperspace__pb2.LeaderMessage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Checkpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperspace.v1.Hyperspace/Checkpoint',
+            hyperspace__pb2.CheckpointRequest.SerializeToString,
+            hyperspace__pb2.CheckpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Repair(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperspace.v1.Hyperspace/Repair',
+            hyperspace__pb2.RepairRequest.SerializeToString,
+            hyperspace__pb2.RepairJob.FromString,
             options,
             channel_credentials,
             insecure,
