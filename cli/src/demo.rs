@@ -3,7 +3,9 @@
 //! and a light write load, so the console's heatmap and charts have something to show.
 //! `--scenario drift` then corrupts one point on one follower (through the fault-injection
 //! route) so the operator sees what drift looks like: a red bucket, the DRIFT verdict and
-//! the drill-down naming the key.
+//! the drill-down naming the key. Its followers run `--anti-entropy detect`, so the drift
+//! stays until the operator repairs it (the printed curl); without the scenario they repair
+//! drift by themselves.
 //!
 //! No orphans: every child is spawned from the main thread with a parent-death signal
 //! (`cluster::child_command`), so even a SIGKILLed demo takes its children with it; on
@@ -109,7 +111,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     if args.scenario == Some(Scenario::Drift) {
         tokio::select! {
             _ = tokio::time::sleep(DRIFT_AFTER) => {
-                corrupt(&cluster.nodes[1], &cluster.console_url).await?;
+                corrupt(&cluster.nodes[1], &cluster.nodes[0], &cluster.console_url).await?;
             }
             _ = &mut shutdown => return finish(stop, load, cluster, temporary).await,
         }
@@ -138,6 +140,10 @@ async fn start(args: &DemoArgs, root: &Path, temporary: bool) -> anyhow::Result<
         let mut extra = vec!["--role".into(), "follower".into(), "--leader".into()];
         extra.push(nodes[0].grpc_url());
         extra.extend(fault.iter().cloned());
+        if args.scenario == Some(Scenario::Drift) {
+            // Detect only, so the drift stays on screen until the operator repairs it.
+            extra.extend(["--anti-entropy".into(), "detect".into()]);
+        }
         let name = format!("follower-{i}");
         nodes.push(NodeProcess::spawn_on(
             &name,
@@ -401,7 +407,11 @@ async fn write_load(
 }
 
 /// `--scenario drift`: corrupts one point on a follower at its current clock.
-async fn corrupt(follower: &NodeProcess, console_url: &str) -> anyhow::Result<()> {
+async fn corrupt(
+    follower: &NodeProcess,
+    leader: &NodeProcess,
+    console_url: &str,
+) -> anyhow::Result<()> {
     let url = format!(
         "{}/api/debug/collections/{COLLECTION}/corrupt",
         follower.http_url()
@@ -424,6 +434,12 @@ async fn corrupt(follower: &NodeProcess, console_url: &str) -> anyhow::Result<()
     println!(
         "drift: see {console_url}collections/{COLLECTION} (red bucket, DRIFT) and \
          {console_url}collections/{COLLECTION}/buckets/{bucket}"
+    );
+    println!(
+        "drift: the followers run --anti-entropy detect in this scenario, so it stays until \
+         repaired: curl -s -XPOST {}/api/admin/repair -d '{{\"collection\":\"{COLLECTION}\",\
+         \"buckets\":[{bucket}]}}'",
+        leader.http_url()
     );
     Ok(())
 }

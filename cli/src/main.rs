@@ -107,7 +107,8 @@ struct ConsoleArgs {
     interval: std::time::Duration,
     /// Token an operator types to run admin actions (Repair) when the console listens
     /// beyond loopback; without it those actions are offered on loopback only.
-    #[arg(long, env = "HYPERSPACE_CONSOLE_ADMIN_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "HYPERSPACE_CONSOLE_ADMIN_TOKEN", hide_env_values = true,
+          value_parser = clap::builder::NonEmptyStringValueParser::new())]
     admin_token: Option<String>,
 }
 

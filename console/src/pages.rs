@@ -226,6 +226,7 @@ pub struct NodeRow {
 #[derive(Template)]
 #[template(path = "collection.html")]
 pub struct CollectionPage {
+    /// 0: no automatic refresh (a Repair form waits for a typed admin token).
     pub refresh_secs: u64,
     pub name: String,
     pub leader_problem: Option<String>,
@@ -314,8 +315,13 @@ impl CollectionPage {
             .map(|b| b.to_string())
             .collect::<Vec<_>>()
             .join(",");
+        let typing = !drifted.is_empty() && repair.as_ref().is_some_and(|f| f.needs_admin_token);
         Some(CollectionPage {
-            refresh_secs: options.interval.as_secs().clamp(2, 30),
+            refresh_secs: if typing {
+                0
+            } else {
+                options.interval.as_secs().clamp(2, 30)
+            },
             name: name.to_string(),
             leader_problem: latest.view.leader_problem.clone(),
             cells,

@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::time::SystemTime;
 
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Form;
 use hyperspace_sdk::Client;
@@ -95,6 +95,21 @@ fn refuse(status: StatusCode, message: &str) -> Response {
     (status, Html(pages::not_found(message))).into_response()
 }
 
+/// On loopback (where no admin token is asked) a POST must name the console by a loopback
+/// host: a page on another site that rebinds its DNS name to 127.0.0.1 sends its own name.
+fn host_allowed(options: &ConsoleOptions, host: Option<&str>) -> bool {
+    if !options.listen.ip().is_loopback() {
+        return true; // the admin token guards it
+    }
+    let port = options.listen.port();
+    let Some(host) = host else {
+        return false;
+    };
+    ["127.0.0.1", "localhost", "[::1]"]
+        .iter()
+        .any(|name| host == format!("{name}:{port}"))
+}
+
 fn same(a: &str, b: &str) -> bool {
     bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
@@ -104,10 +119,18 @@ fn same(a: &str, b: &str) -> bool {
 pub async fn submit(
     State(app): State<App>,
     Path(name): Path<String>,
+    headers: HeaderMap,
     Form(fields): Form<RepairFields>,
 ) -> Response {
     if let Err(why) = allowed(&app.options) {
         return refuse(StatusCode::FORBIDDEN, why);
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    if !host_allowed(&app.options, host) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "unexpected Host header: open the console by its loopback address",
+        );
     }
     if !same(&fields.token, &app.token) {
         return refuse(
@@ -196,6 +219,14 @@ mod tests {
         assert!(allowed(&options("0.0.0.0:8080", Some("k"), None)).is_err());
         assert!(allowed(&options("0.0.0.0:8080", Some("k"), Some("t"))).is_ok());
         assert!(same("abc", "abc") && !same("abc", "abd") && !same("", "abc"));
+        let local = options("127.0.0.1:8080", Some("k"), None);
+        assert!(host_allowed(&local, Some("127.0.0.1:8080")));
+        assert!(host_allowed(&local, Some("localhost:8080")));
+        assert!(
+            !host_allowed(&local, Some("evil.example:8080")),
+            "DNS rebinding"
+        );
+        assert!(!host_allowed(&local, None));
         assert_ne!(new_token(), new_token());
     }
 }

@@ -1,7 +1,8 @@
 //! Criterion benchmarks of the node's hot paths (figures go in the closing note and README):
 //! digest update per write, WAL append per record (`always` and group commit), HNSW search
 //! at ef 16..256 on 100,000 × 64 clustered vectors (1 and 2 threads, with recall printed),
-//! and batch search through the engine.
+//! batch search through the engine, and the anti-entropy records' cost (a checkpoint, a
+//! repair chunk) beside a single-point write.
 //!
 //! Run: `cargo bench -p hyperspace-node --bench core` (HYPERSPACE_BENCH_POINTS overrides the
 //! 100,000-point default for a quick run).
@@ -212,10 +213,12 @@ fn search(c: &mut Criterion) {
     group.finish();
 }
 
-fn batch_search(c: &mut Criterion) {
-    let dir = tempfile::tempdir().unwrap();
+/// An engine (background fsync, as a bulk load would run) holding collection `b`: the
+/// benchmark's `points_count()` clustered points with payloads; returns it and the data
+/// source for queries.
+fn loaded_engine(dir: &std::path::Path) -> (Arc<Engine>, Clustered) {
     let (engine, _) = Engine::open(EngineOptions {
-        data_dir: dir.path().to_path_buf(),
+        data_dir: dir.to_path_buf(),
         fsync: FsyncPolicy::IntervalMs(50),
         snapshot_records: u64::MAX,
         role: hyperspace_node::RoleState::Leader,
@@ -244,6 +247,39 @@ fn batch_search(c: &mut Criterion) {
             .collect();
         engine.upsert("b", points).unwrap();
     }
+    (engine, data)
+}
+
+/// Anti-entropy on the leader: one checkpoint record (digest copy, encode, WAL append) and
+/// one repair chunk (scan a bucket's ids, copy up to 1,000 points, append) at the
+/// benchmark's collection size; their cost against a single-point write.
+fn antientropy(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, mut data) = loaded_engine(dir.path());
+    let mut group = c.benchmark_group("engine_antientropy");
+    group.sample_size(20);
+    group.bench_function("checkpoint", |b| b.iter(|| engine.checkpoint("b").unwrap()));
+    group.bench_function("repair_chunk_bucket_0", |b| {
+        b.iter(|| engine.repair_chunk("b", 0, 0).unwrap())
+    });
+    let mut id = 10_000_000;
+    group.bench_function("upsert_one_point", |b| {
+        b.iter(|| {
+            id += 1;
+            let point = Point {
+                id,
+                vector: data.point(),
+                payload: payload(id),
+            };
+            engine.upsert("b", vec![point]).unwrap()
+        })
+    });
+    group.finish();
+}
+
+fn batch_search(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, mut data) = loaded_engine(dir.path());
     let queries: Vec<SearchQuery> = (0..100)
         .map(|_| SearchQuery {
             vector: data.point(),
@@ -266,5 +302,12 @@ fn batch_search(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, digest_update, wal_append, search, batch_search);
+criterion_group!(
+    benches,
+    digest_update,
+    wal_append,
+    search,
+    batch_search,
+    antientropy
+);
 criterion_main!(benches);

@@ -265,6 +265,7 @@ impl Engine {
             Op::DropCollection { name } => match self.collections.write().remove(&name) {
                 Some(_) => {
                     metrics::collection_dropped(&name);
+                    self.forget_checks(&name);
                     Ok(0)
                 }
                 None => Err(Error::CollectionNotFound { collection: name }),
@@ -440,6 +441,11 @@ impl Engine {
             .ok_or_else(|| Error::CollectionNotFound {
                 collection: name.to_string(),
             })
+    }
+
+    /// The names of every collection.
+    pub fn collection_names(&self) -> std::collections::BTreeSet<String> {
+        self.collections.read().keys().cloned().collect()
     }
 
     pub fn list_collections(&self) -> Vec<CollectionInfo> {

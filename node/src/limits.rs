@@ -76,9 +76,14 @@ pub const REPAIR_CHUNK_BYTES_MAX: usize = 4 * 1024 * 1024;
 /// Default rate of points written into repair records (`--repair-points-per-second`), so
 /// repair never starves the live stream.
 pub const REPAIR_POINTS_PER_SECOND_DEFAULT: u64 = 50_000;
-/// How long the leader waits for every connected follower's report of a checkpoint before
-/// deciding with the reports it has.
-pub const ANTIENTROPY_DECISION_WAIT_MS: u64 = 3_000;
+/// How long the leader waits for every verifying follower's report of a checkpoint; with
+/// one follower it then decides alone, with more the checkpoint stays undecided.
+pub const ANTIENTROPY_DECISION_WAIT_MS: u64 = 30_000;
+/// Checkpoints awaiting a decision that the leader keeps (the oldest go first).
+pub const UNDECIDED_MAX: usize = 1_024;
+/// A bucket repaired less than this long ago is not repaired again automatically (a drift
+/// that outlasts repairs is left to `HyperspaceRepairFailing` and an operator).
+pub const REPAIR_RETRY_MS: u64 = 30_000;
 /// How often the leader's repair worker looks for decisions when nothing wakes it.
 pub const ANTIENTROPY_TICK_MS: u64 = 250;
 /// Repair jobs the leader remembers for the API and the console's history.

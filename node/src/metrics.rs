@@ -207,6 +207,19 @@ pub fn antientropy_register(collection: &str) {
     }
 }
 
+/// A dropped collection's anti-entropy gauges back to 0 (counters keep their totals), so an
+/// alert on a collection that is gone resolves.
+pub fn antientropy_dropped(collection: &str) {
+    for name in [
+        "hyperspace_antientropy_drifted_buckets",
+        "hyperspace_antientropy_last_verified_lsn",
+        "hyperspace_antientropy_repair_buckets_pending",
+        "hyperspace_antientropy_leader_outvoted",
+    ] {
+        gauge!(name, "collection" => collection.to_string()).set(0.0);
+    }
+}
+
 /// A checkpoint verified on this follower.
 pub fn checkpoint_verified(collection: &str, lsn: u64, drifted: usize) {
     let result = if drifted == 0 { "ok" } else { "drift" };

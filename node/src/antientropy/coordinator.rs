@@ -3,12 +3,14 @@
 //! an operator sees. Pure bookkeeping: no I/O; the tasks in `tasks.rs` do the work.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::Mutex;
 
 use super::{unix_ms, CheckResult};
-use crate::limits::{ANTIENTROPY_DECISION_WAIT_MS, REPAIR_JOBS_KEPT};
+use crate::limits::{
+    ANTIENTROPY_DECISION_WAIT_MS, REPAIR_JOBS_KEPT, REPAIR_RETRY_MS, UNDECIDED_MAX,
+};
 use crate::metrics;
 
 /// One repair: automatic (a checkpoint found drift) or asked by an operator.
@@ -59,14 +61,27 @@ pub struct RepairTask {
 
 enum BucketState {
     Queued,
-    /// Repaired; the newest record of that repair is at this LSN.
-    Done(u64),
+    /// Repaired; the newest record of that repair is at `lsn`, written at `at`.
+    Done {
+        lsn: u64,
+        at: Instant,
+    },
+}
+
+/// The reports of one checkpoint, kept until it is decided.
+struct Pending {
+    since: Instant,
+    /// Follower id → (result, repair asked).
+    reports: BTreeMap<String, (CheckResult, bool)>,
 }
 
 #[derive(Default)]
 struct Inner {
+    /// Latest result per (collection, follower id), for the API.
     results: BTreeMap<(String, String), (CheckResult, bool)>,
-    undecided: BTreeMap<(String, u64), Instant>,
+    undecided: BTreeMap<(String, u64), Pending>,
+    /// Followers that said they verify no checkpoint (`--anti-entropy off`).
+    non_voters: BTreeSet<String>,
     buckets: BTreeMap<(String, u32), BucketState>,
     queue: VecDeque<RepairTask>,
     jobs: VecDeque<RepairJob>,
@@ -86,44 +101,59 @@ impl Coordinator {
     pub fn report(&self, follower: &str, result: CheckResult, repair: bool) {
         let mut inner = self.inner.lock();
         let key = (result.collection.clone(), result.lsn);
-        inner.undecided.entry(key).or_insert_with(Instant::now);
+        let pending = inner.undecided.entry(key).or_insert_with(|| Pending {
+            since: Instant::now(),
+            reports: BTreeMap::new(),
+        });
+        pending
+            .reports
+            .insert(follower.to_string(), (result.clone(), repair));
+        if inner.undecided.len() > UNDECIDED_MAX {
+            inner.undecided.pop_first();
+        }
         let slot = (result.collection.clone(), follower.to_string());
         inner.results.insert(slot, (result, repair));
         drop(inner);
         self.wake.notify_one();
     }
 
-    /// Decides every checkpoint whose reports are in (from each of the `connected`
-    /// followers, or after `ANTIENTROPY_DECISION_WAIT_MS`). With `auto_repair`, queues the
-    /// drifted buckets unless the leader is outvoted or a repair after that checkpoint
-    /// already covers them. Returns the jobs it started.
+    /// Decides every checkpoint whose reports are in: from each connected follower that
+    /// verifies checkpoints (the *voters*: not in `off` mode), or `ANTIENTROPY_DECISION_WAIT_MS` after the
+    /// first. With two or more voters a decision needs every voter's report of that very
+    /// checkpoint: a partial set is dropped undecided (the next checkpoint tries again), so
+    /// a lagging follower can never let the leader's data overwrite a majority. With
+    /// `auto_repair`, queues the drifted buckets unless the leader is outvoted or a repair
+    /// after that checkpoint (or one within `REPAIR_RETRY_MS`) already covers them. Returns
+    /// the jobs it started.
     pub fn decide(&self, connected: &[String], auto_repair: bool) -> Vec<RepairJob> {
         let mut inner = self.inner.lock();
-        let wait = std::time::Duration::from_millis(ANTIENTROPY_DECISION_WAIT_MS);
+        let wait = Duration::from_millis(ANTIENTROPY_DECISION_WAIT_MS);
         let due: Vec<(String, u64)> = inner
             .undecided
             .iter()
-            .filter(|((collection, lsn), since)| {
-                let heard = connected
+            .filter(|(_, pending)| {
+                let voters = inner.voters(connected);
+                let heard = voters
                     .iter()
-                    .filter(|f| {
-                        let key = (collection.clone(), f.to_string());
-                        inner.results.get(&key).is_some_and(|(r, _)| r.lsn >= *lsn)
-                    })
+                    .filter(|f| pending.reports.contains_key(*f))
                     .count();
-                heard >= connected.len() || since.elapsed() >= wait
+                heard >= voters.len() || pending.since.elapsed() >= wait
             })
             .map(|(key, _)| key.clone())
             .collect();
         let mut started = Vec::new();
         for (collection, lsn) in due {
-            inner.undecided.remove(&(collection.clone(), lsn));
-            let reports: Vec<(CheckResult, bool)> = connected
-                .iter()
-                .filter_map(|f| inner.results.get(&(collection.clone(), f.clone())))
-                .filter(|(r, _)| r.lsn == lsn)
-                .cloned()
-                .collect();
+            let Some(pending) = inner.undecided.remove(&(collection.clone(), lsn)) else {
+                continue;
+            };
+            let voters = inner.voters(connected);
+            let reports: Vec<(CheckResult, bool)> = pending.reports.into_values().collect();
+            let complete = voters.len() < 2 || reports.len() >= voters.len();
+            if !complete {
+                tracing::info!(collection = %collection, lsn, heard = reports.len(),
+                    voters = voters.len(), "checkpoint undecided: not every follower reported it");
+                continue;
+            }
             let drifted: Vec<&(CheckResult, bool)> =
                 reports.iter().filter(|(r, _)| !r.is_ok()).collect();
             let agree = drifted.len() >= 2
@@ -158,13 +188,16 @@ impl Coordinator {
             if !auto_repair {
                 continue;
             }
+            let retry = Duration::from_millis(REPAIR_RETRY_MS);
             let wanted: BTreeSet<u32> = drifted
                 .iter()
                 .filter(|(_, repair)| *repair)
                 .flat_map(|(r, _)| r.drifted.iter().map(|(b, _)| *b))
                 .filter(|b| match inner.buckets.get(&(collection.clone(), *b)) {
                     Some(BucketState::Queued) => false,
-                    Some(BucketState::Done(repaired)) => *repaired < lsn,
+                    Some(BucketState::Done { lsn: repaired, at }) => {
+                        *repaired < lsn && at.elapsed() >= retry
+                    }
                     None => true,
                 })
                 .collect();
@@ -175,6 +208,33 @@ impl Coordinator {
             }
         }
         started
+    }
+
+    /// Notes whether a follower verifies checkpoints (from its hello): only those vote.
+    pub fn set_voter(&self, follower: &str, verifies: bool) {
+        let mut inner = self.inner.lock();
+        match verifies {
+            true => inner.non_voters.remove(follower),
+            false => inner.non_voters.insert(follower.to_string()),
+        };
+    }
+
+    /// Forgets everything about collections that no longer exist.
+    pub fn retain_collections(&self, live: &BTreeSet<String>) {
+        let mut inner = self.inner.lock();
+        inner.results.retain(|(c, _), _| live.contains(c));
+        inner.undecided.retain(|(c, _), _| live.contains(c));
+        inner.buckets.retain(|(c, _), _| live.contains(c));
+        let gone: Vec<String> = inner
+            .outvoted
+            .keys()
+            .filter(|c| !live.contains(*c))
+            .cloned()
+            .collect();
+        for collection in gone {
+            inner.outvoted.remove(&collection);
+            metrics::leader_outvoted(&collection, 0);
+        }
     }
 
     /// Queues a repair of `buckets` asked by an operator (buckets already queued are left in
@@ -219,7 +279,13 @@ impl Coordinator {
         }
         let key = (task.collection.clone(), task.bucket);
         match &outcome {
-            Ok(lsn) => inner.buckets.insert(key, BucketState::Done(*lsn)),
+            Ok(lsn) => inner.buckets.insert(
+                key,
+                BucketState::Done {
+                    lsn: *lsn,
+                    at: Instant::now(),
+                },
+            ),
             Err(_) => inner.buckets.remove(&key),
         };
         let pending = inner
@@ -254,6 +320,15 @@ impl Coordinator {
 }
 
 impl Inner {
+    /// The connected followers that verify checkpoints.
+    fn voters(&self, connected: &[String]) -> Vec<String> {
+        connected
+            .iter()
+            .filter(|f| !self.non_voters.contains(*f))
+            .cloned()
+            .collect()
+    }
+
     fn start(
         &mut self,
         collection: &str,
@@ -317,8 +392,9 @@ mod tests {
         ids.iter().map(|s| s.to_string()).collect()
     }
 
-    // Proves one drifted follower gets its buckets repaired once, and a report from before
-    // the repair finished does not queue it again while a later one does.
+    // Proves one drifted follower gets its buckets repaired once, and neither a report from
+    // before the repair finished nor one right after it (within REPAIR_RETRY_MS) queues it
+    // again: a drift that outlasts its repair is left to the alert and an operator.
     #[test]
     fn one_follower_is_repaired_once_per_checkpoint_after_the_repair() {
         let c = Coordinator::default();
@@ -344,10 +420,13 @@ mod tests {
             "older than the repair"
         );
         c.report("f1", result("c", 25, &[(3, 7)]), true);
+        let again = c.decide(&followers(&["f1"]), true);
+        assert!(again.is_empty(), "within the retry window");
+        c.report("f1", result("c", 26, &[(4, 7)]), true);
         assert_eq!(
             c.decide(&followers(&["f1"]), true).len(),
             1,
-            "drift after the repair"
+            "another bucket"
         );
     }
 
@@ -357,10 +436,18 @@ mod tests {
     fn outvoted_leader_is_not_repaired_automatically() {
         let c = Coordinator::default();
         let both = followers(&["f1", "f2"]);
+        c.report("f1", result("c", 5, &[]), true);
+        c.report("f2", result("c", 5, &[]), true);
+        assert!(c.decide(&both, true).is_empty());
         c.report("f1", result("c", 10, &[(3, 7)]), true);
         assert!(c.decide(&both, true).is_empty(), "waits for f2's report");
+        // A lagging f2: f1 moves on to the next checkpoint first; 10 still waits for f2.
+        c.report("f1", result("c", 12, &[(3, 7)]), true);
+        assert!(c.decide(&both, true).is_empty(), "10 and 12 wait for f2");
         c.report("f2", result("c", 10, &[(3, 7)]), true);
         assert!(c.decide(&both, true).is_empty());
+        c.report("f2", result("c", 12, &[(3, 7)]), true);
+        assert!(c.decide(&both, true).is_empty(), "still outvoted at 12");
         let outvoted = &c.view().outvoted[0];
         assert_eq!((outvoted.followers_agreeing, outvoted.followers), (2, 2));
         assert_eq!(outvoted.buckets, vec![3]);
@@ -372,6 +459,13 @@ mod tests {
             "the leader has the majority"
         );
         assert!(c.view().outvoted.is_empty());
+        // The first report of all already waits for the other voter.
+        let e = Coordinator::default();
+        e.report("f1", result("c", 10, &[(3, 7)]), true);
+        assert!(e.decide(&both, true).is_empty(), "f2 votes too");
+        // A follower in off mode does not vote: the one verifying follower decides.
+        e.set_voter("f2", false);
+        assert_eq!(e.decide(&both, true).len(), 1);
         let d = Coordinator::default();
         d.report("f1", result("c", 10, &[(3, 7)]), false);
         assert!(

@@ -58,16 +58,20 @@ pub async fn repair_worker(
             _ = tokio::time::sleep(Duration::from_millis(ANTIENTROPY_TICK_MS)) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
-        if engine.role() != RoleState::Leader || engine.anti_entropy() == Mode::Off {
+        if engine.role() != RoleState::Leader {
             continue;
         }
-        let connected: Vec<String> = replication
-            .followers()
-            .into_iter()
-            .filter(|f| f.connected)
-            .map(|f| f.node_id)
-            .collect();
-        coordinator.decide(&connected, engine.anti_entropy() == Mode::Repair);
+        coordinator.retain_collections(&engine.collection_names());
+        if engine.anti_entropy() != Mode::Off {
+            let connected: Vec<String> = replication
+                .followers()
+                .into_iter()
+                .filter(|f| f.connected)
+                .map(|f| f.node_id)
+                .collect();
+            coordinator.decide(&connected, engine.anti_entropy() == Mode::Repair);
+        }
+        // Repairs an operator asked for run in every mode.
         while let Some(task) = coordinator.next_task() {
             let outcome = tokio::select! {
                 outcome = repair_bucket(&engine, &replication, &task, points_per_second) => outcome,

@@ -138,8 +138,17 @@ impl Engine {
             tracing::warn!(collection = %chunk.collection, "repair record for a missing collection");
             return 0;
         };
-        let bucket = chunk.bucket as usize % BUCKET_COUNT;
-        let changed = collection.apply_repair(bucket, chunk.from, chunk.to, chunk.points);
+        let dimension = collection.spec().dimension;
+        let (points, foreign): (Vec<_>, Vec<_>) = chunk
+            .points
+            .into_iter()
+            .partition(|p| p.vector.len() == dimension);
+        if !foreign.is_empty() {
+            tracing::error!(collection = %chunk.collection, skipped = foreign.len(),
+                "repair record holds vectors of another dimension (a divergent history)");
+        }
+        let bucket = chunk.bucket as usize; // < BUCKET_COUNT, checked by `record::decode`
+        let changed = collection.apply_repair(bucket, chunk.from, chunk.to, points);
         if changed > 0 {
             tracing::warn!(collection = %chunk.collection, bucket, changed, "repaired points");
             metrics::repaired_points(&chunk.collection, changed);
@@ -201,6 +210,12 @@ impl Engine {
             *seq += 1;
             latest.insert(collection.clone(), (*seq, result));
         });
+    }
+
+    /// Forgets a dropped collection's verification (and zeroes its gauges).
+    pub(super) fn forget_checks(&self, collection: &str) {
+        self.checks.latest.lock().remove(collection);
+        metrics::antientropy_dropped(collection);
     }
 
     /// This node's latest verification of each collection.

@@ -117,6 +117,7 @@ async fn handshake(
         last_record_origin: engine
             .last_origin()
             .map_or(String::new(), |origin| origin.to_string()),
+        anti_entropy: engine.anti_entropy().as_str().to_string(),
     };
     tx.send(pb::FollowerMessage {
         kind: Some(ToLeader::Hello(hello)),

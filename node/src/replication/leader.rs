@@ -81,6 +81,8 @@ pub async fn serve(
         StreamStart::Wal { next_lsn } => next_lsn,
         StreamStart::Snapshot => 0,
     };
+    let verifies = hello.anti_entropy != crate::antientropy::Mode::Off.as_str();
+    replication.anti_entropy.set_voter(&follower, verifies);
     tracing::info!(follower = %follower, next_lsn, "follower connected");
     let (tx, rx) = mpsc::channel(REPLICATION_QUEUE_MESSAGES_MAX);
     let welcome = pb::LeaderWelcome {

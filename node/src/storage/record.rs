@@ -243,14 +243,26 @@ pub fn decode(lsn: u64, bytes: &[u8]) -> Result<Record> {
             from,
             to,
             points,
-        } => Op::RepairBucket(RepairChunk {
-            collection,
-            bucket,
-            from,
-            to,
-            points: into_points(points).map_err(corrupt)?,
-        }),
+        } => {
+            if bucket as usize >= BUCKET_COUNT || from > to {
+                return Err(corrupt(format!(
+                    "a repair record for bucket {bucket}, ids {from}..={to}"
+                )));
+            }
+            Op::RepairBucket(RepairChunk {
+                collection,
+                bucket,
+                from,
+                to,
+                points: into_points(points).map_err(corrupt)?,
+            })
+        }
     };
+    if !op.is_stamped() && wire.stamp != 0 {
+        return Err(corrupt(
+            "an anti-entropy record with a Lamport stamp".into(),
+        ));
+    }
     Ok(Record {
         stamp: wire.stamp,
         origin: Uuid::from_bytes(wire.origin),
@@ -269,7 +281,7 @@ mod tests {
 
     fn check(op: Op) {
         let record = Record {
-            stamp: 77,
+            stamp: if op.is_stamped() { 77 } else { 0 },
             origin: Uuid::new_v4(),
             op,
         };
@@ -347,10 +359,32 @@ mod tests {
         );
     }
 
-    // Proves a body that passed the CRC but does not decode is reported, not panicked on.
+    // Proves a body that passed the CRC but does not decode is reported, not panicked on,
+    // and so are anti-entropy records no leader writes (a bucket ≥ 256, an empty id range,
+    // a stamp), which would otherwise panic or move a clock when applied.
     #[test]
     fn garbage_body_is_corruption() {
         let err = decode(9, &[1, 2, 3]).unwrap_err();
         assert!(err.to_string().contains("LSN 9"), "{err}");
+        let chunk = |bucket, from, to| {
+            Op::RepairBucket(RepairChunk {
+                collection: "c".into(),
+                bucket,
+                from,
+                to,
+                points: Vec::new(),
+            })
+        };
+        for (stamp, op) in [
+            (0, chunk(256, 0, 1)),
+            (0, chunk(1, 5, 4)),
+            (3, chunk(1, 0, 9)),
+        ] {
+            assert!(
+                decode(1, &encode(stamp, Uuid::nil(), &op)).is_err(),
+                "{op:?}"
+            );
+        }
+        assert!(decode(1, &encode(0, Uuid::nil(), &chunk(255, 0, u64::MAX))).is_ok());
     }
 }

@@ -393,20 +393,22 @@ class CheckpointReport(_message.Message):
     def __init__(self, result: _Optional[_Union[CheckResult, _Mapping]] = ..., repair: _Optional[bool] = ...) -> None: ...
 
 class FollowerHello(_message.Message):
-    __slots__ = ("node_id", "http_addr", "grpc_addr", "last_lsn", "last_record_hash", "last_record_origin")
+    __slots__ = ("node_id", "http_addr", "grpc_addr", "last_lsn", "last_record_hash", "last_record_origin", "anti_entropy")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     HTTP_ADDR_FIELD_NUMBER: _ClassVar[int]
     GRPC_ADDR_FIELD_NUMBER: _ClassVar[int]
     LAST_LSN_FIELD_NUMBER: _ClassVar[int]
     LAST_RECORD_HASH_FIELD_NUMBER: _ClassVar[int]
     LAST_RECORD_ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    ANTI_ENTROPY_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     http_addr: str
     grpc_addr: str
     last_lsn: int
     last_record_hash: int
     last_record_origin: str
-    def __init__(self, node_id: _Optional[str] = ..., http_addr: _Optional[str] = ..., grpc_addr: _Optional[str] = ..., last_lsn: _Optional[int] = ..., last_record_hash: _Optional[int] = ..., last_record_origin: _Optional[str] = ...) -> None: ...
+    anti_entropy: str
+    def __init__(self, node_id: _Optional[str] = ..., http_addr: _Optional[str] = ..., grpc_addr: _Optional[str] = ..., last_lsn: _Optional[int] = ..., last_record_hash: _Optional[int] = ..., last_record_origin: _Optional[str] = ..., anti_entropy: _Optional[str] = ...) -> None: ...
 
 class FollowerAck(_message.Message):
     __slots__ = ("applied_lsn",)
