@@ -53,7 +53,8 @@ fn drifted(check: &Value) -> Vec<u64> {
     buckets.iter().map(|b| b.as_u64().unwrap()).collect()
 }
 
-/// The value of one series on a node's `/metrics` (0 when absent).
+/// The value of one series on a node's `/metrics` (every anti-entropy series is exported
+/// from the collection's creation on, so a missing one is a failure, not a 0).
 fn metric(node: &Node, series: &str) -> f64 {
     let text = common::http()
         .get(format!("{}/metrics", node.http()))
@@ -63,7 +64,7 @@ fn metric(node: &Node, series: &str) -> f64 {
         .unwrap();
     text.lines()
         .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
-        .unwrap_or(0.0)
+        .unwrap_or_else(|| panic!("{series} is not on {}/metrics", node.http()))
 }
 
 fn repairs(leader: &Node) -> Vec<Value> {

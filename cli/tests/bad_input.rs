@@ -87,6 +87,7 @@ fn rest_bad_input_table() {
 
     let c = "/api/collections";
     let g = "/api/collections/good";
+    let (repair, checkpoint) = ("/api/admin/repair", "/api/admin/checkpoint");
     let big_payload = json!({"s": "x".repeat(65 * 1024)});
     let huge_body = point(json!([0.0, 0.0, 1.0]), json!({"s": "x".repeat(33 << 20)}));
     let create = |name: Value, dimension: Value, metric: &str| {
@@ -142,7 +143,7 @@ fn rest_bad_input_table() {
         ("payload a string", "PUT", format!("{g}/points"), Some(point(json!([0, 0, 1]), json!("p"))), bad),
         ("payload 2^53+1", "PUT", format!("{g}/points"), Some(point(json!([0, 0, 1]), json!({"n": 9007199254740993u64}))), bad),
         ("payload -(2^53+1) nested", "PUT", format!("{g}/points"), Some(point(json!([0, 0, 1]), json!({"a": [{"n": -9007199254740993i64}]}))), bad),
-        ("body > 32 MiB", "PUT", format!("{g}/points"), Some(huge_body), too_large),
+        ("body > 32 MiB", "PUT", format!("{g}/points"), Some(huge_body.clone()), too_large),
         ("poincare norm 1", "PUT", format!("{c}/ball/points"), Some(point(json!([1.0, 0.0]), json!({}))), bad),
         ("poincare norm > 1", "PUT", format!("{c}/ball/points"), Some(point(json!([0.9, 0.9]), json!({}))), bad),
         ("cosine zero vector", "PUT", format!("{c}/cos/points"), Some(point(json!([0.0, 0.0]), json!({}))), bad),
@@ -172,6 +173,16 @@ fn rest_bad_input_table() {
         ("bucket 256", "GET", format!("{g}/buckets/256"), None, bad),
         ("bucket x", "GET", format!("{g}/buckets/x"), None, bad),
         ("bucket -1", "GET", format!("{g}/buckets/-1"), None, bad),
+        ("repair bucket 256", "POST", repair.into(), Some(json!({"collection": "good", "buckets": [256]}).to_string()), bad),
+        ("repair no bucket", "POST", repair.into(), Some(json!({"collection": "good", "buckets": []}).to_string()), bad),
+        ("repair bucket -1", "POST", repair.into(), Some(json!({"collection": "good", "buckets": [-1]}).to_string()), bad),
+        ("repair unknown collection", "POST", repair.into(), Some(json!({"collection": "nope", "buckets": [1]}).to_string()), not_found),
+        ("repair collection ..", "POST", repair.into(), Some(json!({"collection": "..", "buckets": [1]}).to_string()), bad),
+        ("repair empty body", "POST", repair.into(), Some(String::new()), bad),
+        ("checkpoint unknown collection", "POST", checkpoint.into(), Some(json!({"collection": "nope"}).to_string()), not_found),
+        ("checkpoint collection a/b", "POST", checkpoint.into(), Some(json!({"collection": "a/b"}).to_string()), bad),
+        ("checkpoint unknown field", "POST", checkpoint.into(), Some(r#"{"x":1}"#.into()), bad),
+        ("checkpoint body > 32 MiB", "POST", checkpoint.into(), Some(huge_body), too_large),
         ("unknown route /api", "GET", "/api/nope".into(), None, not_found),
         ("unknown route", "GET", "/nope".into(), None, not_found),
         ("wrong method collections", "PATCH", c.into(), None, not_allowed),
@@ -209,6 +220,8 @@ enum Req {
     Digest(&'static str),
     Info(&'static str),
     Drop(&'static str),
+    Checkpoint(&'static str),
+    Repair(&'static str, Vec<u32>),
     /// A method the service does not have, on the node at this URL.
     Unknown(String),
 }
@@ -284,6 +297,17 @@ async fn send_grpc(client: &mut HyperspaceClient<Channel>, req: Req) -> Result<(
             .map(drop),
         Req::Drop(c) => client
             .drop_collection(pb::CollectionRequest { name: col(c) })
+            .await
+            .map(drop),
+        Req::Checkpoint(c) => client
+            .checkpoint(pb::CheckpointRequest { collection: col(c) })
+            .await
+            .map(drop),
+        Req::Repair(c, buckets) => client
+            .repair(pb::RepairRequest {
+                collection: col(c),
+                buckets,
+            })
             .await
             .map(drop),
         Req::Unknown(url) => {
@@ -397,6 +421,11 @@ async fn grpc_bad_input_table() {
         ("info 65-char name", Req::Info(NAME_65), bad),
         ("drop unknown collection", Req::Drop("nope"), not_found),
         ("drop a/b", Req::Drop("a/b"), bad),
+        ("checkpoint unknown collection", Req::Checkpoint("nope"), not_found),
+        ("checkpoint name ..", Req::Checkpoint(".."), bad),
+        ("repair bucket 256", Req::Repair("good", vec![256]), bad),
+        ("repair no bucket", Req::Repair("good", vec![]), bad),
+        ("repair unknown collection", Req::Repair("nope", vec![1]), not_found),
     ];
     for (what, req, (code, error_code)) in cases {
         let status = send_grpc(&mut client, req).await.expect_err(what);

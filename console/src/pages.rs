@@ -263,13 +263,21 @@ impl CollectionPage {
                         format!("{} {count}", short(&c.node_id))
                     })
                     .collect();
-                let differs = match cell.differs_on.is_empty() {
-                    true => "all agree".to_string(),
-                    false => {
-                        let on: Vec<String> = cell.differs_on.iter().map(|n| short(n)).collect();
-                        format!("differs on {}", on.join(", "))
-                    }
+                let on = |nodes: &[String]| -> String {
+                    nodes
+                        .iter()
+                        .map(|n| short(n))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 };
+                let mut differs = match cell.differs_on.is_empty() {
+                    true => "all agree".to_string(),
+                    false => format!("differs on {}", on(&cell.differs_on)),
+                };
+                if !cell.checkpoint_drift_on.is_empty() {
+                    let drift = on(&cell.checkpoint_drift_on);
+                    differs.push_str(&format!("; drifted at a checkpoint on {drift}"));
+                }
                 CellView {
                     bucket: cell.bucket,
                     state,

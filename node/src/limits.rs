@@ -67,8 +67,6 @@ pub const RECONNECT_BACKOFF_MIN_MS: u64 = 100;
 pub const RECONNECT_BACKOFF_MAX_MS: u64 = 5_000;
 /// Client writes between two automatic checkpoints of each collection (`--checkpoint-records`).
 pub const CHECKPOINT_RECORDS_DEFAULT: u64 = 1_000;
-/// Longest time between two checkpoints, also when idle (`--checkpoint-interval`).
-pub const CHECKPOINT_INTERVAL_DEFAULT_MS: u64 = 5_000;
 /// Points in one repair record; a larger bucket is repaired in several chunks.
 pub const REPAIR_CHUNK_POINTS_MAX: usize = 1_000;
 /// Bytes of points in one repair record (one larger point still goes alone).

@@ -183,6 +183,14 @@ fn describe_antientropy() {
     );
 }
 
+/// The per-collection anti-entropy gauges.
+const ANTIENTROPY_GAUGES: [&str; 4] = [
+    "hyperspace_antientropy_drifted_buckets",
+    "hyperspace_antientropy_last_verified_lsn",
+    "hyperspace_antientropy_repair_buckets_pending",
+    "hyperspace_antientropy_leader_outvoted",
+];
+
 /// Registers a collection's anti-entropy series at 0.
 pub fn antientropy_register(collection: &str) {
     let c = || collection.to_string();
@@ -197,12 +205,7 @@ pub fn antientropy_register(collection: &str) {
     ] {
         counter!(name, "collection" => c()).increment(0);
     }
-    for name in [
-        "hyperspace_antientropy_drifted_buckets",
-        "hyperspace_antientropy_last_verified_lsn",
-        "hyperspace_antientropy_repair_buckets_pending",
-        "hyperspace_antientropy_leader_outvoted",
-    ] {
+    for name in ANTIENTROPY_GAUGES {
         gauge!(name, "collection" => c()).increment(0.0);
     }
 }
@@ -210,12 +213,7 @@ pub fn antientropy_register(collection: &str) {
 /// A dropped collection's anti-entropy gauges back to 0 (counters keep their totals), so an
 /// alert on a collection that is gone resolves.
 pub fn antientropy_dropped(collection: &str) {
-    for name in [
-        "hyperspace_antientropy_drifted_buckets",
-        "hyperspace_antientropy_last_verified_lsn",
-        "hyperspace_antientropy_repair_buckets_pending",
-        "hyperspace_antientropy_leader_outvoted",
-    ] {
+    for name in ANTIENTROPY_GAUGES {
         gauge!(name, "collection" => collection.to_string()).set(0.0);
     }
 }

@@ -109,7 +109,14 @@ impl Coordinator {
             .reports
             .insert(follower.to_string(), (result.clone(), repair));
         if inner.undecided.len() > UNDECIDED_MAX {
-            inner.undecided.pop_first();
+            let oldest = inner
+                .undecided
+                .iter()
+                .min_by_key(|(_, p)| p.since)
+                .map(|(key, _)| key.clone());
+            if let Some(key) = oldest {
+                inner.undecided.remove(&key);
+            }
         }
         let slot = (result.collection.clone(), follower.to_string());
         inner.results.insert(slot, (result, repair));
@@ -128,17 +135,12 @@ impl Coordinator {
     pub fn decide(&self, connected: &[String], auto_repair: bool) -> Vec<RepairJob> {
         let mut inner = self.inner.lock();
         let wait = Duration::from_millis(ANTIENTROPY_DECISION_WAIT_MS);
+        let voters = inner.voters(connected);
+        let heard_all = |p: &Pending| voters.iter().all(|f| p.reports.contains_key(f));
         let due: Vec<(String, u64)> = inner
             .undecided
             .iter()
-            .filter(|(_, pending)| {
-                let voters = inner.voters(connected);
-                let heard = voters
-                    .iter()
-                    .filter(|f| pending.reports.contains_key(*f))
-                    .count();
-                heard >= voters.len() || pending.since.elapsed() >= wait
-            })
+            .filter(|(_, pending)| heard_all(pending) || pending.since.elapsed() >= wait)
             .map(|(key, _)| key.clone())
             .collect();
         let mut started = Vec::new();
@@ -146,14 +148,12 @@ impl Coordinator {
             let Some(pending) = inner.undecided.remove(&(collection.clone(), lsn)) else {
                 continue;
             };
-            let voters = inner.voters(connected);
-            let reports: Vec<(CheckResult, bool)> = pending.reports.into_values().collect();
-            let complete = voters.len() < 2 || reports.len() >= voters.len();
-            if !complete {
-                tracing::info!(collection = %collection, lsn, heard = reports.len(),
+            if voters.len() >= 2 && !heard_all(&pending) {
+                tracing::info!(collection = %collection, lsn, heard = pending.reports.len(),
                     voters = voters.len(), "checkpoint undecided: not every follower reported it");
                 continue;
             }
+            let reports: Vec<(CheckResult, bool)> = pending.reports.into_values().collect();
             let drifted: Vec<&(CheckResult, bool)> =
                 reports.iter().filter(|(r, _)| !r.is_ok()).collect();
             let agree = drifted.len() >= 2
@@ -288,12 +288,7 @@ impl Coordinator {
             ),
             Err(_) => inner.buckets.remove(&key),
         };
-        let pending = inner
-            .queue
-            .iter()
-            .filter(|t| t.collection == task.collection)
-            .count();
-        metrics::repair_buckets_pending(&task.collection, pending as u64);
+        inner.publish_pending(&task.collection);
         if let Some(job) = inner.job_mut(task.job) {
             job.buckets_done += 1;
             if let Err(e) = outcome {
@@ -346,12 +341,7 @@ impl Inner {
                 bucket: *bucket,
             });
         }
-        let pending = self
-            .queue
-            .iter()
-            .filter(|t| t.collection == collection)
-            .count();
-        metrics::repair_buckets_pending(collection, pending as u64);
+        self.publish_pending(collection);
         let now = unix_ms(SystemTime::now());
         let job = RepairJob {
             id,
@@ -368,6 +358,16 @@ impl Inner {
         self.jobs.push_front(job.clone());
         self.jobs.truncate(REPAIR_JOBS_KEPT);
         job
+    }
+
+    /// Exports how many buckets of `collection` wait in the queue.
+    fn publish_pending(&self, collection: &str) {
+        let pending = self
+            .queue
+            .iter()
+            .filter(|t| t.collection == collection)
+            .count();
+        metrics::repair_buckets_pending(collection, pending as u64);
     }
 
     fn job_mut(&mut self, id: u64) -> Option<&mut RepairJob> {
@@ -471,6 +471,48 @@ mod tests {
         assert!(
             d.decide(&followers(&["f1"]), true).is_empty(),
             "detect asks nothing"
+        );
+    }
+
+    // Proves the undecided checkpoints are bounded and the oldest report goes first, not the
+    // lowest collection name.
+    #[test]
+    fn undecided_checkpoints_are_bounded_oldest_first() {
+        let c = Coordinator::default();
+        c.report("f1", result("z", 1, &[]), true);
+        for pending in c.inner.lock().undecided.values_mut() {
+            pending.since = Instant::now().checked_sub(Duration::from_secs(1)).unwrap();
+        }
+        for lsn in 2..=UNDECIDED_MAX as u64 + 1 {
+            c.report("f1", result("a", lsn, &[]), true);
+        }
+        let inner = c.inner.lock();
+        assert_eq!(inner.undecided.len(), UNDECIDED_MAX);
+        assert!(
+            !inner.undecided.contains_key(&("z".into(), 1)),
+            "oldest dropped"
+        );
+        assert!(inner.undecided.contains_key(&("a".into(), 2)));
+    }
+
+    // Proves that once the wait is over a partial set of voters is dropped undecided, also
+    // when the report of a follower that is gone makes up the number of voters.
+    #[test]
+    fn partial_set_after_the_wait_is_dropped_undecided() {
+        let c = Coordinator::default();
+        let both = followers(&["f1", "f2"]);
+        c.report("f1", result("c", 10, &[(3, 7)]), true);
+        c.report("gone", result("c", 10, &[(3, 7)]), true);
+        assert!(c.decide(&both, true).is_empty(), "waits for f2");
+        let wait = Duration::from_millis(ANTIENTROPY_DECISION_WAIT_MS + 1);
+        for pending in c.inner.lock().undecided.values_mut() {
+            pending.since = Instant::now().checked_sub(wait).unwrap();
+        }
+        assert!(c.decide(&both, true).is_empty(), "f2 never reported");
+        assert!(c.inner.lock().undecided.is_empty(), "dropped");
+        assert!(
+            c.view().outvoted.is_empty(),
+            "no verdict from a partial set"
         );
     }
 }

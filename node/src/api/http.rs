@@ -94,38 +94,63 @@ type ApiResult<T> = Result<T, ApiError>;
 /// anything that is not the expected JSON.
 pub struct Body<T>(pub T);
 
+/// Like [`Body`], for routes whose body may be left out: an empty (or all-whitespace) body
+/// is `None`.
+pub struct OptionalBody<T>(pub Option<T>);
+
 impl<S: Send + Sync, T: DeserializeOwned + Send + 'static> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    ErrorCode::PayloadTooLarge,
-                    format!("request body is larger than {REQUEST_BODY_BYTES_MAX} bytes"),
-                )
-            } else {
-                ApiError::new(ErrorCode::InvalidArgument, rejection.body_text())
-            }
-        })?;
-        let inline = bytes.len() < BODY_PARSE_INLINE_BYTES_MAX;
-        let parse = move || {
-            serde_json::from_slice(&bytes).map(Body).map_err(|e| {
-                ApiError::new(
-                    ErrorCode::InvalidArgument,
-                    format!("invalid JSON body: {e}"),
-                )
-            })
-        };
-        // Parsing megabytes of JSON takes milliseconds: keep it off the async workers, which
-        // must stay free for /livez, /metrics and small requests.
-        if inline {
-            parse()
+        parse_json(body_bytes(req, state).await?).await.map(Body)
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned + Send + 'static> FromRequest<S> for OptionalBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = body_bytes(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalBody(None));
+        }
+        parse_json(bytes).await.map(|body| OptionalBody(Some(body)))
+    }
+}
+
+/// The request body, or 413 past `REQUEST_BODY_BYTES_MAX`.
+async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("request body is larger than {REQUEST_BODY_BYTES_MAX} bytes"),
+            )
         } else {
-            match tokio::task::spawn_blocking(parse).await {
-                Ok(result) => result,
-                Err(join) => std::panic::resume_unwind(join.into_panic()),
-            }
+            ApiError::new(ErrorCode::InvalidArgument, rejection.body_text())
+        }
+    })
+}
+
+/// Parses a JSON body; 400 for anything that is not the expected JSON.
+async fn parse_json<T: DeserializeOwned + Send + 'static>(bytes: Bytes) -> Result<T, ApiError> {
+    let inline = bytes.len() < BODY_PARSE_INLINE_BYTES_MAX;
+    let parse = move || {
+        serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::new(
+                ErrorCode::InvalidArgument,
+                format!("invalid JSON body: {e}"),
+            )
+        })
+    };
+    // Parsing megabytes of JSON takes milliseconds: keep it off the async workers, which
+    // must stay free for /livez, /metrics and small requests.
+    if inline {
+        parse()
+    } else {
+        match tokio::task::spawn_blocking(parse).await {
+            Ok(result) => result,
+            Err(join) => std::panic::resume_unwind(join.into_panic()),
         }
     }
 }
@@ -561,14 +586,9 @@ pub async fn backup(State(ctx): State<NodeContext>) -> ApiResult<Response> {
     responses((status = 200, body = CheckpointJson)))]
 pub async fn checkpoint(
     State(ctx): State<NodeContext>,
-    bytes: Bytes,
+    OptionalBody(body): OptionalBody<CheckpointBody>,
 ) -> ApiResult<Json<CheckpointJson>> {
-    let body: CheckpointBody = match bytes.iter().all(u8::is_ascii_whitespace) {
-        true => CheckpointBody::default(),
-        false => serde_json::from_slice(&bytes)
-            .map_err(|e| Error::invalid("body", format!("not a checkpoint request: {e}")))?,
-    };
-    let taken = ctx.checkpoint(body.collection).await?;
+    let taken = ctx.checkpoint(body.and_then(|b| b.collection)).await?;
     Ok(Json(CheckpointJson {
         checkpoints: taken
             .into_iter()

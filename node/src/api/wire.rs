@@ -326,7 +326,7 @@ pub struct OutvotedJson {
 }
 
 /// `POST /api/admin/checkpoint` (the body is optional: no collection means every one).
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckpointBody {
     pub collection: Option<String>,

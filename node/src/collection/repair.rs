@@ -64,7 +64,7 @@ impl Collection {
             .points
             .range(from..=to)
             .map(|(id, _)| *id)
-            .filter(|id| bucket_of(*id) == bucket && !keep.contains(id))
+            .filter(|id| inside(*id) && !keep.contains(id))
             .collect();
         let mut changed = stale.len() as u64;
         for id in stale {

@@ -88,7 +88,7 @@ impl Engine {
     /// Leader: a checkpoint of every collection; returns `(collection, lsn)` of each.
     pub fn checkpoint_all(&self) -> Result<Vec<(String, u64)>> {
         self.checks.writes_since.store(0, Ordering::Relaxed);
-        let names: Vec<String> = self.collections.read().keys().cloned().collect();
+        let names = self.collection_names();
         let mut taken = Vec::with_capacity(names.len());
         for name in names {
             match self.checkpoint(&name) {
